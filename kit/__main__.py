@@ -1,0 +1,5 @@
+"""Run kitgen as ``python -m kit``."""
+
+from kit.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""What the bank holds, for people and machines: the ``list`` and ``questions`` commands."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from kit.models import LEVELS
+from kit.select import eligible, find_role
+from kit.validate import Library
+
+
+def overview(library: Library) -> str:
+    """Roles with interview + prescreen question counts per level, then competencies."""
+    lines = ["Roles (questions per level: interview + prescreen)"]
+    width = max(len(r) for r in library.roles)
+    for role in sorted(library.roles.values(), key=lambda r: r.id):
+        counts = "  ".join(
+            f"{level} {len(eligible(library, role.id, level, False))}+{len(eligible(library, role.id, level, True))}"
+            for level in LEVELS
+        )
+        lines.append(f"  {role.id:<{width}}  {counts}  {role.title}")
+    lines += ["", f"Levels: {', '.join(LEVELS)}", "", "Competencies (questions in the bank)"]
+    width = max(len(c.id) for c in library.rubric.competencies)
+    for comp in library.rubric.competencies:
+        count = sum(q.competency == comp.id for q in library.questions.values())
+        lines.append(f"  {comp.id:<{width}}  {count:>4}  {comp.title}")
+    return "\n".join(lines)
+
+
+def export(library: Library, role: str, level: str, fmt: str) -> str:
+    """Every question for ``role`` and ``level`` as a table, JSON or YAML."""
+    find_role(library, role, level)
+    questions = eligible(library, role, level)
+    if fmt == "json":
+        return json.dumps([q.model_dump(mode="json") for q in questions], indent=2, ensure_ascii=False)
+    if fmt == "yaml":
+        data = {"questions": [q.model_dump(mode="json", exclude_none=True) for q in questions]}
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    rows = [f"{'id':<32} {'competency':<13} {'kind':<12} {'min':>3}  text"]
+    for q in questions:
+        first = " ".join(q.text.split())
+        rows.append(f"{q.id:<32} {q.competency:<13} {q.kind:<12} {q.minutes:>3}  {first[:60]}{'…' if len(first) > 60 else ''}")
+    rows.append(f"{len(questions)} questions for {role} {level}")
+    return "\n".join(rows)

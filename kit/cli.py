@@ -1,0 +1,90 @@
+"""The ``kitgen`` command: parse options, call one function, print the result.
+
+Heavy modules (pydantic, Jinja, WeasyPrint) are imported inside the commands that need them,
+so ``kitgen --help`` and ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kit import __version__
+
+EXAMPLES = """\b
+Examples:
+  kitgen --role cv-engineer --level senior
+  kitgen --role nlp-engineer --level mid --candidate "Ada Lovelace" --interviewer "Grace Hopper"
+  kitgen --role dl-scientist --level staff --seed 7 --paper letter --format html --out kits/
+  kitgen list
+  kitgen questions --role cv-engineer --level junior --format json
+"""
+
+
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXAMPLES,
+)
+@click.option("--role", metavar="ROLE", help="Role profile, e.g. cv-engineer (see `kitgen list`).")
+@click.option("--level", metavar="LEVEL", help="junior, mid, senior or staff.")
+@click.option("--candidate", metavar="NAME", help="Candidate's name, printed on the documents.")
+@click.option("--interviewer", metavar="NAME", help="Interviewer's name, printed on the packet.")
+@click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Interview date (YYYY-MM-DD).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same role, level and seed give the same questions.")
+@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False), default="a4", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
+              help="html also writes the HTML that was printed, for a browser preview.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
+              help="Folder that receives <role>-<level>[-<candidate>]/.")
+@click.option("--force", is_flag=True, help="Replace a kit that is already there.")
+@click.version_option(__version__, "-V", "--version", prog_name="kitgen")
+@click.pass_context
+def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
+        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool) -> None:
+    """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
+
+    Writes interviewer.pdf, prescreen.pdf and kit.yaml (the manifest) into
+    OUT/<role>-<level>[-<candidate>]/ and prints their paths.
+    """
+    if ctx.invoked_subcommand:
+        return
+    if not role or not level:
+        raise click.UsageError("give both --role and --level, e.g. kitgen --role cv-engineer --level senior (roles: kitgen list)")
+    from kit.manifest import People  # noqa: PLC0415
+    from kit.pipeline import Request, make_kit, steps  # noqa: PLC0415
+
+    people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
+    request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force)
+    with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr) as bar:
+        paths = make_kit(request, progress=lambda: bar.update(1))
+    for path in paths:
+        click.echo(path)
+
+
+@cli.command("list")
+def list_command() -> None:
+    """Show roles, levels and competencies with their question counts."""
+    from kit.catalogue import overview  # noqa: PLC0415
+    from kit.validate import load_library  # noqa: PLC0415
+
+    click.echo(overview(load_library()))
+
+
+@cli.command("questions")
+@click.option("--role", required=True, metavar="ROLE")
+@click.option("--level", required=True, metavar="LEVEL")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+def questions_command(role: str, level: str, fmt: str) -> None:
+    """Export every question the bank holds for a role and level, with every field."""
+    from kit.catalogue import export  # noqa: PLC0415
+    from kit.validate import load_library  # noqa: PLC0415
+
+    click.echo(export(load_library(), role, level, fmt))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kitgen")

@@ -1,0 +1,50 @@
+"""Errors a user can fix: each prints itself as one line per problem and exits with code 2.
+
+Anything else that escapes is a bug in kitgen and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+
+class KitgenError(click.ClickException):
+    """A problem in the user's input or environment, reported without a traceback."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one place in one input file."""
+
+    file: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else str(self.file)
+        return f"{where}: {self.message}"
+
+
+class InputError(KitgenError):
+    """Every problem found in the YAML inputs, reported together (one line each)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+    def format_message(self) -> str:
+        return self.message.replace("\n", "\nError: ")
+
+
+def unknown(what: str, value: str, valid: list[str]) -> str:
+    """``unknown role 'cv-enginer'; did you mean 'cv-engineer'? (valid: ...)``."""
+    import difflib  # noqa: PLC0415 - only needed on the error path
+
+    near = difflib.get_close_matches(value, valid, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return f"unknown {what} {value!r}{hint} (valid: {', '.join(valid)})"

@@ -1,0 +1,89 @@
+"""Step 1, load: read YAML files into plain Python data, safely, refusing duplicate keys.
+
+Parsing uses libyaml's C loader where it is installed. Line numbers are only needed when
+something is wrong, so :func:`line_of` re-reads one file with the composer on demand instead
+of carrying marks through every load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kit.errors import InputError, Problem
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice in this mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file; a syntax error or unreadable file becomes an :class:`InputError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(path, None, f"cannot read this file: {_reason(exc)}")]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise InputError([Problem(path, line, f"not valid YAML: {message}; fix the syntax there")]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(path, None, f"not valid YAML: {exc}")]) from None
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files of a folder, in a stable order."""
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def line_of(path: Path, loc: Iterable[str | int]) -> int | None:
+    """The 1-based line of the value at ``loc`` (keys and list indexes) in ``path``.
+
+    Falls back to the deepest part of ``loc`` that exists, so a missing key points at the
+    mapping that should hold it.
+    """
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = node.start_mark.line + 1 if node else None
+    for part in loc:
+        node = _child(node, part)
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == str(part):
+                return value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

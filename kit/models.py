@@ -1,0 +1,129 @@
+"""The YAML shapes as strict models: the one source of truth for what a bank, rubric or role holds.
+
+Unknown keys are errors (``extra="forbid"``), so a typo like ``gudiance`` is caught, not ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Level = Literal["junior", "mid", "senior", "staff"]
+LEVELS: tuple[Level, ...] = ("junior", "mid", "senior", "staff")
+Kind = Literal["technical", "hypothetical", "behavioural", "coding", "prescreen"]
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Rating = Annotated[int, Field(ge=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Question(Model):
+    """One interview or prescreen question."""
+
+    id: Id = Field(description="Stable unique id, e.g. vis-receptive-field.")
+    competency: Id = Field(description="The rubric competency this question measures.")
+    kind: Kind
+    roles: list[Id] = Field(min_length=1, description="Roles the question suits.")
+    levels: list[Level] = Field(min_length=1, description="Levels the question suits.")
+    level_note: Text | None = Field(None, description="Why the question fits these levels.")
+    minutes: int = Field(ge=1, le=60)
+    text: Text = Field(description="Markdown: paragraphs, lists, inline code, fenced code blocks.")
+    guidance: list[Text] = Field([], description="Points a strong answer contains.")
+    follow_ups: list[Text] = []
+    red_flags: list[Text] = []
+    anchors: dict[Rating, Text] | None = Field(None, description="What an answer at each rating sounds like.")
+    answer_key: Text | None = Field(None, description="Prescreen only: what the screener hopes to read.")
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Question:
+        if self.kind == "prescreen":
+            if not self.answer_key:
+                raise ValueError("a prescreen question needs an answer_key for the screener")
+        else:
+            if self.answer_key:
+                raise ValueError("answer_key is only for prescreen questions")
+            for field in ("guidance", "follow_ups", "red_flags"):
+                if not getattr(self, field):
+                    raise ValueError(f"an interview question needs at least one entry in {field}")
+        return self
+
+
+class QuestionFile(Model):
+    questions: list[Question]
+
+
+class ScaleStep(Model):
+    rating: Rating
+    label: Text
+    meaning: Text
+
+
+class Recommendation(Model):
+    label: Text
+    min: float = Field(description="Lowest weighted total (on the rating scale) that earns this label.")
+    meaning: Text
+
+
+class Competency(Model):
+    id: Id
+    title: Text
+    measures: Text = Field(description="What the competency measures.")
+    anchors: dict[Rating, Text] = Field(description="Behavioural anchor for every rating of the scale.")
+    bar: dict[Level, Text] = Field({}, description='What "meets the bar" means at each level.')
+
+
+class Rubric(Model):
+    """The rating scale, the competencies and the overall recommendation scale."""
+
+    scale: list[ScaleStep] = Field(min_length=2)
+    recommendation: list[Recommendation] = Field(min_length=2)
+    competencies: list[Competency] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rubric:
+        ratings = [step.rating for step in self.scale]
+        if ratings != list(range(1, len(ratings) + 1)):
+            raise ValueError("scale ratings must run 1, 2, 3, ... in order")
+        if len(ratings) % 2:
+            raise ValueError("the scale needs an even number of points: no neutral middle")
+        for competency in self.competencies:
+            if sorted(competency.anchors) != ratings:
+                raise ValueError(f"competency {competency.id!r} needs one anchor for each rating {ratings}")
+        mins = [rec.min for rec in self.recommendation]
+        if mins != sorted(mins, reverse=True):
+            raise ValueError("recommendation entries must be ordered from the highest min to the lowest")
+        return self
+
+
+class Weight(Model):
+    id: Id
+    weight: float = Field(1.0, gt=0, description="Relative weight on the scorecard (equal unless stated).")
+
+
+class LevelPlan(Model):
+    """How one level's interview runs: its length, question count and prescreen."""
+
+    minutes: int = Field(ge=10, description="Whole interview, opening and closing included.")
+    questions: int = Field(ge=1, description="Interview questions asked.")
+    opening: int = Field(5, ge=0, description="Minutes for welcome and introductions.")
+    closing: int = Field(10, ge=0, description="Minutes for the candidate's questions and close.")
+    prescreen: int = Field(ge=1, description="Questions on the candidate prescreen sheet.")
+    prescreen_minutes: int = Field(ge=1)
+
+    @property
+    def question_minutes(self) -> int:
+        return self.minutes - self.opening - self.closing
+
+
+class Role(Model):
+    """A role profile: what the role does, the competencies it weighs, and each level's plan."""
+
+    id: Id
+    title: Text
+    summary: Text
+    competencies: list[Weight] = Field(min_length=1)
+    levels: dict[Level, LevelPlan]

@@ -1,0 +1,107 @@
+"""Step 4, render: fill the Jinja templates with a kit and return HTML strings.
+
+Everything from YAML or the command line is data: Jinja escapes it, and Markdown is rendered
+with raw HTML, links and images turned off, so question text can neither run nor fetch anything.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from kit.assets import asset_dir
+from kit.manifest import People
+from kit.models import Question
+from kit.select import Kit
+from kit.validate import Library
+
+DOCUMENTS = ("interviewer", "prescreen")
+PAPER = {"a4": "A4", "letter": "letter"}
+
+
+def render_documents(library: Library, kit: Kit, people: People, kit_id: str, paper: str = "a4") -> dict[str, str]:
+    """The HTML of each document of the kit, keyed by document name."""
+    context = {
+        "kit": kit,
+        "role": kit.role,
+        "plan": kit.plan,
+        "rubric": library.rubric,
+        "competency": library.competency,
+        "weights": [(library.competency(w.id), w.weight) for w in kit.role.competencies],
+        "people": people,
+        "kit_id": kit_id,
+        "paper": PAPER[paper],
+        "time_plan": _time_plan(kit, library),
+        "highlight_css": Markup(_highlight_css()),
+    }
+    env = _environment()
+    return {name: env.get_template(f"{name}.html").render(context) for name in DOCUMENTS}
+
+
+def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
+    """Rows of the cover's timetable: start minute, what happens, how long."""
+    rows = [("Welcome, introductions and how the interview runs", kit.plan.opening)]
+    rows += [(f"Q{n} · {library.competency(q.competency).title}", q.minutes) for n, q in enumerate(kit.questions, 1)]
+    rows.append(("Candidate's questions and close", kit.plan.closing))
+    start, table = 0, []
+    for label, minutes in rows:
+        table.append({"start": f"{start // 60}:{start % 60:02d}", "label": label, "minutes": minutes})
+        start += minutes
+    return table
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(asset_dir("templates")),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = markdown
+    env.filters["answer_lines"] = answer_lines
+    env.globals["today"] = date.today
+    return env
+
+
+def markdown(text: str) -> Markup:
+    """Markdown to safe HTML: paragraphs, lists, emphasis and code; raw HTML shows as text."""
+    return Markup(_markdown_parser().render(text))
+
+
+def answer_lines(question: Question) -> int:
+    """Ruled lines on the prescreen sheet: about three a minute, at least four."""
+    return max(4, 3 * question.minutes)
+
+
+@cache
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt  # noqa: PLC0415 - only rendering needs it
+
+    parser = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
+    return parser.disable(["image", "link", "autolink"])
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    from pygments import highlight  # noqa: PLC0415
+    from pygments.formatters import HtmlFormatter  # noqa: PLC0415
+    from pygments.lexers import TextLexer, get_lexer_by_name  # noqa: PLC0415
+    from pygments.util import ClassNotFound  # noqa: PLC0415
+
+    try:
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return highlight(code, lexer, HtmlFormatter(nowrap=True))
+
+
+@cache
+def _highlight_css() -> str:
+    from pygments.formatters import HtmlFormatter  # noqa: PLC0415
+
+    return HtmlFormatter(style="bw").get_style_defs("pre code")

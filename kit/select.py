@@ -1,0 +1,150 @@
+"""Step 3, select: choose a kit's questions from the bank, deterministically.
+
+The same role, level and seed give the same kit on any machine: randomness comes from a
+``random.Random`` seeded with a string, which does not depend on hash randomisation.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kit.errors import KitgenError, unknown
+from kit.models import LEVELS, Level, LevelPlan, Question, Role
+from kit.validate import Library
+
+
+@dataclass(frozen=True)
+class Kit:
+    """What goes on the page: the role and level, and the questions chosen for them."""
+
+    role: Role
+    level: Level
+    seed: int
+    questions: tuple[Question, ...]
+    prescreen: tuple[Question, ...]
+
+    @property
+    def plan(self) -> LevelPlan:
+        return self.role.levels[self.level]
+
+
+class SelectionError(KitgenError):
+    """The bank cannot fill the requested kit."""
+
+
+def find_role(library: Library, role_id: str, level: str) -> Role:
+    """The role profile for ``role_id``, checked to have a plan for ``level``."""
+    if role_id not in library.roles:
+        raise KitgenError(unknown("role", role_id, sorted(library.roles)))
+    if level not in LEVELS:
+        raise KitgenError(unknown("level", level, list(LEVELS)))
+    role = library.roles[role_id]
+    if level not in role.levels:
+        raise KitgenError(f"role {role_id!r} has no plan for level {level!r} (it has: {', '.join(role.levels)})")
+    return role
+
+
+def eligible(library: Library, role_id: str, level: str, prescreen: bool | None = None) -> list[Question]:
+    """Questions tagged for this role and level (only prescreen ones, or none of them, if asked)."""
+    return [
+        q for q in library.questions.values()
+        if role_id in q.roles and level in q.levels and (prescreen is None or (q.kind == "prescreen") == prescreen)
+    ]
+
+
+def select_kit(library: Library, role_id: str, level: str, seed: int = 1) -> Kit:
+    """Choose the interview and prescreen questions for one kit.
+
+    Interview questions cover every competency of the role, in proportion to its weights, and
+    fit the level's time budget; questions written for exactly this level come before ones that
+    span several. Raises :class:`SelectionError` naming what is missing rather than a thinner kit.
+    """
+    role = find_role(library, role_id, level)
+    plan = role.levels[level]  # type: ignore[index]
+    rng = random.Random(f"{role.id}/{level}/{seed}")
+    order = [c.id for c in library.rubric.competencies]
+
+    pool = _ranked(eligible(library, role.id, level, prescreen=False), rng)
+    counts = _allocate(role, plan.questions)
+    groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=order.index)}
+    where = f"{role.id} {level}"
+    _check_supply(groups, counts, where, "interview")
+    chosen = _fit(groups, counts, plan.question_minutes, f"the {where} interview")
+
+    screen_pool = _ranked(eligible(library, role.id, level, prescreen=True), rng)
+    _check_supply({"prescreen": screen_pool}, {"prescreen": plan.prescreen}, where, "prescreen")
+    spread = _spread(screen_pool, order)
+    screen = _fit({"prescreen": spread}, {"prescreen": plan.prescreen}, plan.prescreen_minutes, f"the {where} prescreen")
+    return Kit(role, level, seed, tuple(chosen), tuple(sorted(screen, key=lambda q: order.index(q.competency))))  # type: ignore[arg-type]
+
+
+def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]:
+    """Shuffle, then put questions tagged for fewer levels (written for this one) first."""
+    shuffled = sorted(questions, key=lambda q: q.id)
+    rng.shuffle(shuffled)
+    return sorted(shuffled, key=lambda q: len(q.levels))
+
+
+def _allocate(role: Role, total: int) -> dict[str, int]:
+    """Questions per competency: one each, the rest by largest remainder of the weights."""
+    weights = {c.id: c.weight for c in role.competencies}
+    if total < len(weights):
+        raise SelectionError(
+            f"role {role.id!r} weighs {len(weights)} competencies but asks for {total} questions; "
+            f"raise `questions` to at least {len(weights)} in its profile"
+        )
+    whole = sum(weights.values())
+    share = {cid: total * w / whole for cid, w in weights.items()}
+    counts = {cid: max(1, int(s)) for cid, s in share.items()}
+    by_remainder = sorted(weights, key=lambda cid: (counts[cid] - share[cid], -weights[cid]))
+    for cid in by_remainder[: total - sum(counts.values())]:
+        counts[cid] += 1
+    while sum(counts.values()) > total:  # the minimum of one each overshot: take from the most over-served
+        cid = max((c for c in counts if counts[c] > 1), key=lambda c: counts[c] - share[c])
+        counts[cid] -= 1
+    return counts
+
+
+def _check_supply(groups: dict[str, list[Question]], counts: dict[str, int], where: str, what: str) -> None:
+    short = [(cid, counts[cid], len(groups[cid])) for cid in groups if len(groups[cid]) < counts[cid]]
+    if short:
+        detail = "; ".join(f"{cid} needs {need}, has {have} ({need - have} short)" for cid, need, have in short)
+        raise SelectionError(
+            f"the bank cannot fill the {where} {what}: {detail}; "
+            f"add {what} questions tagged with this role and level"
+        )
+
+
+def _spread(ranked: list[Question], order: list[str]) -> list[Question]:
+    """Re-rank so consecutive picks come from different competencies (round-robin)."""
+    rounds: dict[str, list[Question]] = {}
+    for q in ranked:
+        rounds.setdefault(q.competency, []).append(q)
+    spread: list[Question] = []
+    depth = 0
+    while len(spread) < len(ranked):
+        spread += [qs[depth] for cid, qs in sorted(rounds.items(), key=lambda kv: order.index(kv[0])) if depth < len(qs)]
+        depth += 1
+    return spread
+
+
+def _fit(groups: dict[str, list[Question]], counts: dict[str, int], budget: int, what: str) -> list[Question]:
+    """Take the top questions of each group, then swap long ones for shorter ones until they fit ``budget``."""
+    picked = {cid: list(groups[cid][: counts[cid]]) for cid in groups}
+    while (total := sum(q.minutes for qs in picked.values() for q in qs)) > budget:
+        swaps = [
+            (q.minutes - alt.minutes, cid, q, alt)
+            for cid, qs in picked.items() for q in qs
+            for alt in groups[cid] if alt not in qs and alt.minutes < q.minutes
+        ]
+        if not swaps:
+            shortest = sum(sum(sorted(q.minutes for q in groups[cid])[: counts[cid]]) for cid in groups)
+            raise SelectionError(
+                f"{what} needs at least {shortest} minutes of questions but its plan allows {budget} "
+                f"(now {total}); raise the level's minutes in the role profile or add shorter questions"
+            )
+        _, cid, out, alt = max(swaps, key=lambda s: s[0])
+        picked[cid][picked[cid].index(out)] = alt
+    return [q for qs in picked.values() for q in qs]
