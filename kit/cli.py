@@ -7,11 +7,29 @@ so ``kitgen --help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kit import __version__
+
+if TYPE_CHECKING:
+    from kit.validate import Library
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the banks and rubrics come from: the given folders, else kitgen's own."""
+
+    bank: Path | None
+    rubrics: Path | None
+
+    def library(self) -> Library:
+        from kit.validate import load_library  # noqa: PLC0415
+
+        return load_library(self.bank, self.rubrics)
+
 
 EXAMPLES = """\b
 Examples:
@@ -40,15 +58,21 @@ Examples:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Folder that receives <role>-<level>[-<candidate>]/.")
 @click.option("--force", is_flag=True, help="Replace a kit that is already there.")
+@click.option("--bank", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Question bank folder to use instead of the built-in one.")
+@click.option("--rubrics", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="Rubric folder (rubric.yaml, roles/) to use instead of the built-in one.")
 @click.version_option(__version__, "-V", "--version", prog_name="kitgen")
 @click.pass_context
 def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
-        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool) -> None:
+        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, bank: Path | None,
+        rubrics: Path | None) -> None:
     """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
 
     Writes interviewer.pdf, prescreen.pdf and kit.yaml (the manifest) into
     OUT/<role>-<level>[-<candidate>]/ and prints their paths.
     """
+    ctx.obj = Sources(bank, rubrics)
     if ctx.invoked_subcommand:
         return
     if not role or not level:
@@ -58,31 +82,32 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force)
-    with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr) as bar:
-        paths = make_kit(request, progress=lambda: bar.update(1))
+    show = sys.stderr.isatty()
+    with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr, hidden=not show) as bar:
+        paths = make_kit(request, ctx.obj.library(), progress=lambda: bar.update(1))
     for path in paths:
         click.echo(path)
 
 
 @cli.command("list")
-def list_command() -> None:
+@click.pass_obj
+def list_command(sources: Sources) -> None:
     """Show roles, levels and competencies with their question counts."""
     from kit.catalogue import overview  # noqa: PLC0415
-    from kit.validate import load_library  # noqa: PLC0415
 
-    click.echo(overview(load_library()))
+    click.echo(overview(sources.library()))
 
 
 @cli.command("questions")
 @click.option("--role", required=True, metavar="ROLE")
 @click.option("--level", required=True, metavar="LEVEL")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
-def questions_command(role: str, level: str, fmt: str) -> None:
+@click.pass_obj
+def questions_command(sources: Sources, role: str, level: str, fmt: str) -> None:
     """Export every question the bank holds for a role and level, with every field."""
     from kit.catalogue import export  # noqa: PLC0415
-    from kit.validate import load_library  # noqa: PLC0415
 
-    click.echo(export(load_library(), role, level, fmt))
+    click.echo(export(sources.library(), role, level, fmt))
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ def line_of(path: Path, loc: Iterable[str | int]) -> int | None:
     mapping that should hold it.
     """
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_BaseLoader)  # same parser as the load
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     line = node.start_mark.line + 1 if node else None

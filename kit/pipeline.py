@@ -15,7 +15,7 @@ from kit import output
 from kit.manifest import People, manifest
 from kit.render import DOCUMENTS, render_documents
 from kit.select import select_kit
-from kit.validate import load_library
+from kit.validate import Library
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,13 @@ def steps(request: Request) -> int:
     return 3 + len(DOCUMENTS)
 
 
-def make_kit(request: Request, progress: Callable[[], None] = lambda: None) -> list[Path]:
-    """Make one kit and return the paths written."""
-    library = load_library()
+def make_kit(request: Request, library: Library, progress: Callable[[], None] = lambda: None) -> list[Path]:
+    """Make one kit from ``library`` and return the paths written."""
     kit = select_kit(library, request.role, request.level, request.seed)
     record = manifest(kit, request.people)
     folder = output.kit_folder(request.out, kit.role.id, kit.level, request.people.candidate)
-    names = [f"{doc}.{ext}" for doc in DOCUMENTS for ext in ("pdf", "html")[: 1 + request.html]] + ["kit.yaml"]
+    extensions = ("pdf", "html") if request.html else ("pdf",)
+    names = [f"{doc}.{ext}" for doc in DOCUMENTS for ext in extensions] + ["kit.yaml"]
     output.prepare(folder, names, request.force)
     progress()
 

@@ -43,6 +43,9 @@ def load_library(questions_dir: Path | None = None, rubrics_dir: Path | None = N
     """Load and check the banks and rubrics (kitgen's own unless folders are given)."""
     questions_dir = questions_dir or asset_dir("questions")
     rubrics_dir = rubrics_dir or asset_dir("rubrics")
+    missing = [Problem(d, None, "no such folder; check the path") for d in (questions_dir, rubrics_dir) if not d.is_dir()]
+    if missing:
+        raise InputError(missing)
     problems: list[Problem] = []
     rubric = _parse(rubrics_dir / "rubric.yaml", models.Rubric, problems)
 
