@@ -20,7 +20,11 @@ from kit.select import Kit
 from kit.validate import Library
 
 DOCUMENTS = ("interviewer", "prescreen")
-PAPER = {"a4": "A4", "letter": "letter"}
+# Page content height = paper height less the top and bottom margins of print.css (20mm + 18mm).
+PAPER = {
+    "a4": {"size": "A4", "content_height": "259mm"},
+    "letter": {"size": "letter", "content_height": "241.4mm"},
+}
 
 
 def render_documents(library: Library, kit: Kit, people: People, kit_id: str, paper: str = "a4") -> dict[str, str]:
