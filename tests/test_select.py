@@ -1,0 +1,78 @@
+"""Selection: deterministic, proportional to weights, within the time budget, never thinner."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from kit.models import LEVELS
+from kit.select import SelectionError, _allocate, select_kit
+from kit.validate import Library, load_library
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return load_library()
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_cv_engineer_level_makes_a_full_kit(library: Library, level: str) -> None:
+    kit = select_kit(library, "cv-engineer", level)
+    plan = kit.plan
+    ids = [q.id for q in kit.questions]
+    assert len(ids) == plan.questions == len(set(ids))
+    assert sum(q.minutes for q in kit.questions) <= plan.question_minutes
+    assert len(kit.prescreen) == plan.prescreen
+    assert sum(q.minutes for q in kit.prescreen) <= plan.prescreen_minutes
+    assert all("cv-engineer" in q.roles and level in q.levels for q in kit.questions + kit.prescreen)
+    assert all(q.kind == "prescreen" for q in kit.prescreen)
+    assert not any(q.kind == "prescreen" for q in kit.questions)
+    assert Counter(q.competency for q in kit.questions) == _allocate(kit.role, plan.questions)
+
+
+def test_same_seed_same_kit_and_seeds_vary(library: Library) -> None:
+    first = select_kit(library, "cv-engineer", "senior", seed=5)
+    assert select_kit(library, "cv-engineer", "senior", seed=5) == first
+    others = {tuple(q.id for q in select_kit(library, "cv-engineer", "senior", seed=s).questions) for s in range(6)}
+    assert len(others) > 1
+
+
+def test_allocation_follows_weights(library: Library) -> None:
+    counts = _allocate(library.roles["cv-engineer"], 9)
+    assert sum(counts.values()) == 9 and min(counts.values()) >= 1
+    assert counts["vision"] == max(counts.values())
+    with pytest.raises(SelectionError, match="weighs 7 competencies but asks for 5 questions"):
+        _allocate(library.roles["cv-engineer"], 5)
+
+
+def test_prefers_questions_written_for_the_exact_level(library: Library) -> None:
+    kit = select_kit(library, "cv-engineer", "senior")
+    for question in kit.questions:
+        pool = [q for q in library.questions.values() if q.competency == question.competency
+                and "cv-engineer" in q.roles and "senior" in q.levels and q.kind != "prescreen"]
+        narrowest = min(len(q.levels) for q in pool)
+        chosen_widths = [len(q.levels) for q in kit.questions if q.competency == question.competency]
+        assert min(chosen_widths) == narrowest
+
+
+def test_a_bank_that_cannot_fill_the_kit_says_what_is_missing(library: Library) -> None:
+    def for_mid_vision(q) -> bool:
+        return q.competency == "vision" and "mid" in q.levels and "cv-engineer" in q.roles and q.kind != "prescreen"
+
+    keep = next(q for q in library.questions.values() if for_mid_vision(q))
+    thin = {k: q for k, q in library.questions.items() if not for_mid_vision(q) or q is keep}
+    with pytest.raises(SelectionError) as caught:
+        select_kit(Library(library.rubric, library.roles, thin), "cv-engineer", "mid")
+    assert caught.value.format_message() == (
+        "the bank cannot fill the cv-engineer mid interview: vision needs 2, has 1 (1 short); "
+        "add interview questions tagged with this role and level"
+    )
+
+
+def test_too_little_time_is_an_error(library: Library) -> None:
+    role = library.roles["cv-engineer"]
+    tight = role.model_copy(update={"levels": {"senior": role.levels["senior"].model_copy(update={"minutes": 30})}})
+    squeezed = Library(library.rubric, {**library.roles, "cv-engineer": tight}, library.questions)
+    with pytest.raises(SelectionError, match=r"the cv-engineer senior interview needs at least \d+ minutes of questions but its plan allows 15"):
+        select_kit(squeezed, "cv-engineer", "senior")
