@@ -68,6 +68,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["markdown"] = markdown
+    env.filters["inline"] = inline
     env.filters["answer_lines"] = answer_lines
     env.globals["today"] = date.today
     return env
@@ -76,6 +77,11 @@ def _environment() -> Environment:
 def markdown(text: str) -> Markup:
     """Markdown to safe HTML: paragraphs, lists, emphasis and code; raw HTML shows as text."""
     return Markup(_markdown_parser().render(text))
+
+
+def inline(text: str) -> Markup:
+    """One line of Markdown (guidance, probes, anchors): `code` and emphasis, no paragraphs."""
+    return Markup(_markdown_parser().renderInline(text))
 
 
 def answer_lines(question: Question) -> int:
