@@ -5,6 +5,7 @@ Anything else that escapes is a bug in kitgen and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +44,6 @@ class InputError(KitgenError):
 
 def unknown(what: str, value: str, valid: list[str]) -> str:
     """``unknown role 'cv-enginer'; did you mean 'cv-engineer'? (valid: ...)``."""
-    import difflib  # noqa: PLC0415 - only needed on the error path
-
     near = difflib.get_close_matches(value, valid, n=1)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     return f"unknown {what} {value!r}{hint} (valid: {', '.join(valid)})"

@@ -114,6 +114,12 @@ class LevelPlan(Model):
     prescreen: int = Field(ge=1, description="Questions on the candidate prescreen sheet.")
     prescreen_minutes: int = Field(ge=1)
 
+    @model_validator(mode="after")
+    def _room_for_questions(self) -> LevelPlan:
+        if self.minutes <= self.opening + self.closing:
+            raise ValueError("minutes must leave time for questions after the opening and closing")
+        return self
+
     @property
     def question_minutes(self) -> int:
         return self.minutes - self.opening - self.closing

@@ -6,7 +6,6 @@ with raw HTML, links and images turned off, so question text can neither run nor
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -70,7 +69,6 @@ def _environment() -> Environment:
     env.filters["markdown"] = markdown
     env.filters["inline"] = inline
     env.filters["answer_lines"] = answer_lines
-    env.globals["today"] = date.today
     return env
 
 
