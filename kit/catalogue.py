@@ -7,21 +7,26 @@ import json
 import yaml
 
 from kit.models import LEVELS
-from kit.select import eligible, find_role
+from kit.select import eligible, find_role, rounds
 from kit.validate import Library
 
 
 def overview(library: Library) -> str:
-    """Roles with interview + prescreen question counts per level, then competencies."""
-    lines = ["Roles (questions per level: interview + prescreen)"]
+    """Per role and level: interview + prescreen questions, and how many full kits they make without a repeat."""
     width = max(len(r) for r in library.roles)
+    lines = [
+        "Roles: questions per level (interview + prescreen) and, in brackets, the full kits",
+        "the bank makes for that role and level with no question asked twice",
+        f"  {'role':<{width}}  " + "".join(f"{level:<13}" for level in LEVELS) + "title",
+    ]
     for role in sorted(library.roles.values(), key=lambda r: r.id):
-        counts = "  ".join(
-            f"{level} {len(eligible(library, role.id, level, False))}+{len(eligible(library, role.id, level, True))}"
+        cells = "".join(
+            f"{len(eligible(library, role.id, level, False))}+{len(eligible(library, role.id, level, True))}"
+            f" ({rounds(library, role.id, level)})".ljust(13)
             for level in LEVELS
         )
-        lines.append(f"  {role.id:<{width}}  {counts}  {role.title}")
-    lines += ["", f"Levels: {', '.join(LEVELS)}", "", "Competencies (questions in the bank)"]
+        lines.append(f"  {role.id:<{width}}  {cells}{role.title}")
+    lines += ["", "Competencies (questions in the bank)"]
     width = max(len(c.id) for c in library.rubric.competencies)
     for comp in library.rubric.competencies:
         count = sum(q.competency == comp.id for q in library.questions.values())

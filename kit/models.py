@@ -29,7 +29,7 @@ class Question(Model):
     kind: Kind
     roles: list[Id] = Field(min_length=1, description="Roles the question suits.")
     levels: list[Level] = Field(min_length=1, description="Levels the question suits.")
-    level_note: Text | None = Field(None, description="Why the question fits these levels.")
+    level_note: Text = Field(description="Why the question fits these levels.")
     minutes: int = Field(ge=1, le=60)
     text: Text = Field(description="Markdown: paragraphs, lists, inline code, fenced code blocks.")
     guidance: list[Text] = Field([], description="Points a strong answer contains.")
@@ -133,3 +133,26 @@ class Role(Model):
     summary: Text
     competencies: list[Weight] = Field(min_length=1)
     levels: dict[Level, LevelPlan]
+
+
+class ReferenceSection(Model):
+    """One table of the interviewer reference card."""
+
+    id: Id
+    title: Text
+    roles: list[Id] = Field(min_length=1, description="Roles whose packets show this table.")
+    columns: list[Text] = Field(min_length=2)
+    rows: list[list[Text]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> ReferenceSection:
+        for number, row in enumerate(self.rows, 1):
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {number} has {len(row)} cells but there are {len(self.columns)} columns")
+        return self
+
+
+class ReferenceCard(Model):
+    """Facts an interviewer checks answers against, printed as the packet's appendix."""
+
+    sections: list[ReferenceSection]

@@ -35,6 +35,7 @@ def render_documents(library: Library, kit: Kit, people: People, kit_id: str, pa
         "rubric": library.rubric,
         "competency": library.competency,
         "weights": [(library.competency(w.id), w.weight) for w in kit.role.competencies],
+        "reference": [section for section in library.reference.sections if kit.role.id in section.roles],
         "people": people,
         "kit_id": kit_id,
         "paper": PAPER[paper],

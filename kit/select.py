@@ -7,7 +7,7 @@ The same role, level and seed give the same kit on any machine: randomness comes
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from kit.errors import KitgenError, unknown
@@ -46,34 +46,54 @@ def find_role(library: Library, role_id: str, level: str) -> Role:
     return role
 
 
-def eligible(library: Library, role_id: str, level: str, prescreen: bool | None = None) -> list[Question]:
+def eligible(
+    library: Library, role_id: str, level: str, prescreen: bool | None = None, exclude: Collection[str] = ()
+) -> list[Question]:
     """Questions tagged for this role and level (only prescreen ones, or none of them, if asked)."""
     return [
         q for q in library.questions.values()
-        if role_id in q.roles and level in q.levels and (prescreen is None or (q.kind == "prescreen") == prescreen)
+        if role_id in q.roles and level in q.levels and q.id not in exclude
+        and (prescreen is None or (q.kind == "prescreen") == prescreen)
     ]
 
 
-def select_kit(library: Library, role_id: str, level: str, seed: int = 1) -> Kit:
+def rounds(library: Library, role_id: str, level: str, limit: int = 9) -> int:
+    """How many full kits the bank makes for a role and level with no question asked twice.
+
+    Measured, not estimated: kits are selected one after another, each excluding the
+    questions of the ones before, until the bank cannot fill another (or ``limit`` is reached).
+    """
+    used: set[str] = set()
+    for made in range(limit):
+        try:
+            kit = select_kit(library, role_id, level, exclude=used)
+        except SelectionError:
+            return made
+        used.update(q.id for q in kit.questions + kit.prescreen)
+    return limit
+
+
+def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclude: Collection[str] = ()) -> Kit:
     """Choose the interview and prescreen questions for one kit.
 
     Interview questions cover every competency of the role, in proportion to its weights, and
     fit the level's time budget; questions written for exactly this level come before ones that
-    span several. Raises :class:`SelectionError` naming what is missing rather than a thinner kit.
+    span several. Questions in ``exclude`` (earlier rounds) are never chosen. Raises
+    :class:`SelectionError` naming what is missing rather than a thinner kit.
     """
     role = find_role(library, role_id, level)
     plan = role.levels[level]  # type: ignore[index]
     rng = random.Random(f"{role.id}/{level}/{seed}")
     order = [c.id for c in library.rubric.competencies]
 
-    pool = _ranked(eligible(library, role.id, level, prescreen=False), rng)
+    pool = _ranked(eligible(library, role.id, level, False, exclude), rng)
     counts = _allocate(role, plan.questions)
     groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=order.index)}
     where = f"{role.id} {level}"
     _check_supply(groups, counts, where, "interview")
     chosen = _fit(groups, counts, plan.question_minutes, f"the {where} interview")
 
-    screen_pool = _ranked(eligible(library, role.id, level, prescreen=True), rng)
+    screen_pool = _ranked(eligible(library, role.id, level, True, exclude), rng)
     _check_supply({"prescreen": screen_pool}, {"prescreen": plan.prescreen}, where, "prescreen")
     spread = _spread(screen_pool, order)
     screen = _fit({"prescreen": spread}, {"prescreen": plan.prescreen}, plan.prescreen_minutes, f"the {where} prescreen")

@@ -34,6 +34,7 @@ class Library:
     rubric: models.Rubric
     roles: dict[str, models.Role]
     questions: dict[str, models.Question]
+    reference: models.ReferenceCard = models.ReferenceCard(sections=[])
 
     def competency(self, competency_id: str) -> models.Competency:
         return next(c for c in self.rubric.competencies if c.id == competency_id)
@@ -63,12 +64,17 @@ def load_library(questions_dir: Path | None = None, rubrics_dir: Path | None = N
         for index, question in enumerate(bank.questions if bank else []):
             _add(questions, question.id, _Sourced(question, path, ("questions", index)), "question", problems)
 
+    reference_path = rubrics_dir / "reference.yaml"
+    reference = _parse(reference_path, models.ReferenceCard, problems) if reference_path.is_file() else None
+    sections = [_Sourced(s, reference_path, ("sections", i)) for i, s in enumerate(reference.sections if reference else [])]
+
     if rubric:
-        problems += _cross_check(rubric, roles, questions)
+        problems += _cross_check(rubric, roles, questions, sections)
     if problems:
         raise InputError(problems)
     assert rubric is not None
-    return Library(rubric, {k: v.item for k, v in roles.items()}, {k: v.item for k, v in questions.items()})
+    return Library(rubric, {k: v.item for k, v in roles.items()}, {k: v.item for k, v in questions.items()},
+                   reference or models.ReferenceCard(sections=[]))
 
 
 @dataclass(frozen=True)
@@ -135,18 +141,29 @@ def _has(node: dict[Any, Any] | list[Any], part: Any) -> bool:
 
 
 def _cross_check(
-    rubric: models.Rubric, roles: dict[str, _Sourced[models.Role]], questions: dict[str, _Sourced[models.Question]]
+    rubric: models.Rubric,
+    roles: dict[str, _Sourced[models.Role]],
+    questions: dict[str, _Sourced[models.Question]],
+    sections: list[_Sourced[models.ReferenceSection]],
 ) -> Iterator[Problem]:
-    """References between files: competencies and roles that must exist."""
-    known = [c.id for c in rubric.competencies]
+    """References between files: the competencies and roles named must exist."""
+    competencies = [c.id for c in rubric.competencies]
+    role_ids = sorted(roles)
     for role in roles.values():
         for index, weight in enumerate(role.item.competencies):
-            if weight.id not in known:
-                yield role.problem(("competencies", index), f"role {role.item.id!r}: " + unknown("competency", weight.id, known))
+            yield from _missing(role, ("competencies", index), [weight.id], "competency", competencies)
     for entry in questions.values():
-        question = entry.item
-        if question.competency not in known:
-            yield entry.problem(("competency",), f"question {question.id!r}: " + unknown("competency", question.competency, known))
-        for role_id in question.roles:
-            if role_id not in roles:
-                yield entry.problem(("roles",), f"question {question.id!r}: " + unknown("role", role_id, sorted(roles)))
+        yield from _missing(entry, ("competency",), [entry.item.competency], "competency", competencies)
+        yield from _missing(entry, ("roles",), entry.item.roles, "role", role_ids)
+    for entry in sections:
+        yield from _missing(entry, ("roles",), entry.item.roles, "role", role_ids)
+
+
+def _missing(
+    entry: _Sourced[Any], loc: tuple[str | int, ...], values: list[str], what: str, valid: list[str]
+) -> Iterator[Problem]:
+    """A problem for each of ``values`` that is not in ``valid``, at ``loc`` of ``entry``."""
+    kind = type(entry.item).__name__.lower().replace("referencesection", "reference section")
+    for value in values:
+        if value not in valid:
+            yield entry.problem(loc, f"{kind} {entry.item.id!r}: " + unknown(what, value, valid))

@@ -22,6 +22,7 @@ questions:
     guidance: [Reduces spatial size, Adds some translation invariance, Has no weights]
     follow_ups: [When would you avoid it?]
     red_flags: [Says it learns weights]
+    level_note: Explaining a building block is senior warm-up work.
 """
 
 
@@ -63,7 +64,7 @@ def test_schema_errors_name_field_and_line_and_are_all_reported(bank_copy) -> No
     assert problems(bank, rubrics) == [
         f"{path}:7: questions[0] (test-one).minutes: Input should be a valid integer, unable to parse string as an integer",
         f"{path}:9: questions[0] (test-one): unknown key 'gudiance'; did you mean 'guidance'?",
-        f"{path}:12: questions[1] (test-two): required key 'kind' is missing",
+        f"{path}:13: questions[1] (test-two): required key 'kind' is missing",
     ]
 
 
@@ -115,3 +116,30 @@ def test_cli_reports_bad_bank_with_exit_2_and_no_traceback(run, bank_copy, tmp_p
     assert result.exit_code == 2
     assert result.stderr.strip() == f"Error: {path}:9: questions[0] (test-one): unknown key 'gudiance'; did you mean 'guidance'?"
     assert not (tmp_path / "out").exists()
+
+
+REFERENCE = """\
+sections:
+  - id: acts
+    title: Activations
+    roles: [cv-engineer]
+    columns: [Name, Range]
+    rows:
+      - [ReLU, '[0, inf)']
+      - [Sigmoid, '(0, 1)']
+"""
+
+
+def test_reference_card_rows_must_fit_columns(bank_copy) -> None:
+    bank, rubrics = bank_copy
+    path = rubrics / "reference.yaml"
+    path.write_text(REFERENCE.replace("[Sigmoid, '(0, 1)']", "[Sigmoid]"))
+    assert problems(bank, rubrics) == [f"{path}:2: sections[0] (acts): row 2 has 1 cells but there are 2 columns"]
+
+
+def test_reference_card_roles_must_exist(bank_copy) -> None:
+    bank, rubrics = bank_copy
+    path = rubrics / "reference.yaml"
+    path.write_text(REFERENCE.replace("[cv-engineer]", "[cv-engineer, ml-wizard]"))
+    (found,) = problems(bank, rubrics)
+    assert found.startswith(f"{path}:4: reference section 'acts': unknown role 'ml-wizard'")

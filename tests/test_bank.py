@@ -1,0 +1,109 @@
+"""The built-in banks and rubrics: structure, reach and depth (not the prose)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kit.models import LEVELS
+from kit.select import eligible, rounds, select_kit
+from kit.validate import Library, load_library
+
+ROLES = ("cv-engineer", "nlp-engineer", "dl-engineer", "dl-scientist")
+PAIRS = [(role, level) for role in ROLES for level in LEVELS]
+
+# Phrases that would steer an interview towards protected characteristics.
+PROTECTED = re.compile(
+    r"\b(how old|your age|graduat\w* year|year you graduated|married|marital|spouse|children|kids|pregnan\w*|"
+    r"maternity|paternity|religio\w*|church|national origin|nationality|citizenship|native language|"
+    r"accent|disabilit\w*|medical|illness|arrest\w*|criminal record|ethnic\w*|race|gender|sexual)\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return load_library()
+
+
+@pytest.mark.parametrize(("role", "level"), PAIRS)
+def test_every_role_and_level_makes_three_kits_without_a_repeat(library: Library, role: str, level: str) -> None:
+    assert rounds(library, role, level, limit=3) == 3
+
+
+@pytest.mark.parametrize(("role", "level"), PAIRS)
+def test_every_weighted_competency_is_reachable(library: Library, role: str, level: str) -> None:
+    kit = select_kit(library, role, level)
+    weighed = {c.id for c in library.roles[role].competencies}
+    assert {q.competency for q in kit.questions} == weighed
+    assert {q.competency for q in kit.prescreen} <= weighed
+
+
+def test_roles_weigh_competencies_differently(library: Library) -> None:
+    def top(role: str) -> str:
+        return max(library.roles[role].competencies, key=lambda c: c.weight).id
+
+    assert [top(r) for r in ROLES] == ["vision", "nlp", "training", "research"]
+    weights = {r: {c.id: c.weight for c in library.roles[r].competencies} for r in ROLES}
+    assert weights["dl-engineer"]["production"] > weights["dl-scientist"].get("production", 0)
+    assert weights["dl-scientist"]["fundamentals"] > weights["dl-engineer"]["fundamentals"]
+
+
+def test_questions_carry_what_an_interviewer_needs(library: Library) -> None:
+    for question in library.questions.values():
+        assert question.level_note and question.minutes >= 1, question.id
+        if question.kind == "prescreen":
+            assert question.answer_key and question.minutes <= 5, question.id
+            continue
+        minimum = 1 if question.kind == "behavioural" else 3
+        assert len(question.guidance) >= minimum, question.id
+        assert question.follow_ups and question.red_flags, question.id
+        if question.anchors:
+            assert sorted(question.anchors) == [1, 2, 3, 4], question.id
+
+
+def test_all_kinds_are_present_and_coding_questions_show_code(library: Library) -> None:
+    kinds = {q.kind for q in library.questions.values()}
+    assert kinds == {"technical", "hypothetical", "behavioural", "coding", "prescreen"}
+    coding = [q for q in library.questions.values() if q.kind == "coding"]
+    assert all("`" in q.text for q in coding)  # a snippet to read, or the signature to write
+    assert sum("```python" in q.text for q in coding) >= len(coding) // 2
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_competency_has_anchored_core_questions_at_each_level(library: Library, level: str) -> None:
+    for competency in library.rubric.competencies:
+        anchored = [q for q in library.questions.values()
+                    if q.competency == competency.id and level in q.levels and q.anchors and q.kind != "prescreen"]
+        assert anchored, (competency.id, level)
+
+
+def test_rubric_has_anchors_and_a_bar_for_every_level(library: Library) -> None:
+    ratings = [step.rating for step in library.rubric.scale]
+    assert ratings == [1, 2, 3, 4]
+    for competency in library.rubric.competencies:
+        assert sorted(competency.anchors) == ratings
+        assert list(competency.bar) == list(LEVELS), competency.id
+    assert [r.label for r in library.rubric.recommendation] == ["Strong hire", "Hire", "No hire", "Strong no hire"]
+
+
+def test_prescreen_questions_fit_on_paper(library: Library) -> None:
+    for role in ROLES:
+        for level in LEVELS:
+            assert len(eligible(library, role, level, prescreen=True)) >= 3 * library.roles[role].levels[level].prescreen
+
+
+def test_no_question_touches_protected_characteristics(library: Library) -> None:
+    hits = [(q.id, m.group(0)) for q in library.questions.values() if (m := PROTECTED.search(q.text))]
+    assert hits == []
+
+
+def test_reference_card_matches_each_role(library: Library) -> None:
+    def sections(role: str) -> set[str]:
+        return {s.id for s in library.reference.sections if role in s.roles}
+
+    common = {"activations", "losses", "bias-variance"}
+    assert all(common <= sections(role) for role in ROLES)
+    assert "detectors" in sections("cv-engineer") and "detectors" not in sections("nlp-engineer")
+    assert "nlp-architectures" in sections("nlp-engineer") and "nlp-architectures" not in sections("cv-engineer")
