@@ -16,19 +16,24 @@ import click
 from kit import __version__
 
 if TYPE_CHECKING:
+    from kit.layers import Layer
     from kit.validate import Library
 
 @dataclass(frozen=True)
 class Sources:
-    """Where the banks and rubrics come from: the given folders, else kitgen's own."""
+    """Where the YAML comes from: kitgen's own layer, then a team's from --config or ./kitgen.yaml."""
 
-    bank: Path | None
-    rubrics: Path | None
+    config: Path | None
+
+    def layers(self) -> list[Layer]:
+        from kit.layers import find_layers  # noqa: PLC0415
+
+        return find_layers(self.config)
 
     def library(self) -> Library:
         from kit.validate import load_library  # noqa: PLC0415
 
-        return load_library(self.bank, self.rubrics)
+        return load_library(self.layers())
 
 
 EXAMPLES = """\b
@@ -38,6 +43,9 @@ Examples:
   kitgen --role dl-scientist --level staff --seed 7 --paper letter --format html --out kits/
   kitgen list
   kitgen questions --role cv-engineer --level junior --format json
+  kitgen init team-kit && kitgen --config team-kit/kitgen.yaml --role cv-platform-engineer --level senior
+  kitgen --config team-kit/kitgen.yaml check
+  kitgen explain --role cv-engineer --level senior
 """
 
 
@@ -58,21 +66,18 @@ Examples:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Folder that receives <role>-<level>[-<candidate>]/.")
 @click.option("--force", is_flag=True, help="Replace a kit that is already there.")
-@click.option("--bank", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
-              help="Question bank folder to use instead of the built-in one.")
-@click.option("--rubrics", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
-              help="Rubric folder (rubric.yaml, roles/) to use instead of the built-in one.")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="A team's kitgen.yaml, layered over the built-ins (default: ./kitgen.yaml if present).")
 @click.version_option(__version__, "-V", "--version", prog_name="kitgen")
 @click.pass_context
 def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
-        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, bank: Path | None,
-        rubrics: Path | None) -> None:
+        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, config: Path | None) -> None:
     """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
 
     Writes interviewer.pdf, prescreen.pdf and kit.yaml (the manifest) into
     OUT/<role>-<level>[-<candidate>]/ and prints their paths.
     """
-    ctx.obj = Sources(bank, rubrics)
+    ctx.obj = Sources(config)
     if ctx.invoked_subcommand:
         return
     if not role or not level:
@@ -108,6 +113,57 @@ def questions_command(sources: Sources, role: str, level: str, fmt: str) -> None
     from kit.catalogue import export  # noqa: PLC0415
 
     click.echo(export(sources.library(), role, level, fmt))
+
+
+@cli.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def check_command(sources: Sources, fmt: str) -> None:
+    """Check the YAML of every layer; exit 1 if anything is wrong (for CI and pre-commit hooks)."""
+    import json  # noqa: PLC0415
+
+    from kit.check import render_text, run_checks  # noqa: PLC0415
+
+    report = run_checks(sources.layers())
+    if fmt == "json":
+        click.echo(json.dumps({"ok": report.ok, "problems": [f.as_dict() for f in report.findings],
+                               "coverage": report.coverage}, indent=2))
+    else:
+        click.echo(render_text(report))
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command("explain")
+@click.option("--role", required=True, metavar="ROLE")
+@click.option("--level", required=True, metavar="LEVEL")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_obj
+def explain_command(sources: Sources, role: str, level: str, seed: int) -> None:
+    """Show which layer and file each competency and question of a kit came from."""
+    from kit.explain import explain  # noqa: PLC0415
+
+    click.echo(explain(sources.library(), role, level, seed))
+
+
+@cli.command("init")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+def init_command(folder: Path) -> None:
+    """Write a commented, working team folder (config, rubric, role, bank, template override)."""
+    from kit.scaffold import scaffold  # noqa: PLC0415
+
+    for path in scaffold(folder):
+        click.echo(path)
+    click.echo(f"\nNext: kitgen --config {folder / 'kitgen.yaml'} --role cv-platform-engineer --level senior", err=True)
+
+
+@cli.command("schema")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"), show_default=True)
+def schema_command(out: Path) -> None:
+    """Write JSON Schema for each kind of YAML file, for editors (yaml-language-server)."""
+    from kit.schema import write_schemas  # noqa: PLC0415
+
+    for path in write_schemas(out):
+        click.echo(path)
 
 
 def main() -> None:

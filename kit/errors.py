@@ -23,12 +23,16 @@ class Problem:
     """One thing wrong with one place in one input file."""
 
     file: Path
-    line: int | None
+    where: tuple[int, int] | None  # 1-based line and column
     message: str
 
+    @property
+    def line(self) -> int | None:
+        return self.where[0] if self.where else None
+
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.message}"
+        place = f"{self.file}:{self.where[0]}:{self.where[1]}" if self.where else str(self.file)
+        return f"{place}: {self.message}"
 
 
 class InputError(KitgenError):

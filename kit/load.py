@@ -44,9 +44,9 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
+        where = (mark.line + 1, mark.column + 1) if mark else None
         message = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise InputError([Problem(path, line, f"not valid YAML: {message}; fix the syntax there")]) from None
+        raise InputError([Problem(path, where, f"not valid YAML: {message}; fix the syntax there")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(path, None, f"not valid YAML: {exc}")]) from None
 
@@ -56,32 +56,35 @@ def yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
 
 
-def line_of(path: Path, loc: Iterable[str | int]) -> int | None:
-    """The 1-based line of the value at ``loc`` (keys and list indexes) in ``path``.
+def position(path: Path, loc: Iterable[str | int]) -> tuple[int, int] | None:
+    """The 1-based (line, column) of ``loc`` (keys and list indexes) in ``path``.
 
-    Falls back to the deepest part of ``loc`` that exists, so a missing key points at the
-    mapping that should hold it.
+    A key's position is where the key is written; a missing key falls back to the deepest
+    part of ``loc`` that exists, so it points at the mapping that should hold it.
     """
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_BaseLoader)  # same parser as the load
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    line = node.start_mark.line + 1 if node else None
+    if node is None:
+        return None
+    mark = node.start_mark
     for part in loc:
-        node = _child(node, part)
-        if node is None:
+        found = _child(node, part)
+        if found is None:
             break
-        line = node.start_mark.line + 1
-    return line
+        mark, node = found[0].start_mark, found[1]
+    return mark.line + 1, mark.column + 1
 
 
-def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (node to point at, node to descend into) for one step of a path."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if key.value == str(part):
-                return value
+                return key, value
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]
+        return node.value[part], node.value[part]
     return None
 
 

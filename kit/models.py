@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Level = Literal["junior", "mid", "senior", "staff"]
 LEVELS: tuple[Level, ...] = ("junior", "mid", "senior", "staff")
@@ -37,6 +39,7 @@ class Question(Model):
     red_flags: list[Text] = []
     anchors: dict[Rating, Text] | None = Field(None, description="What an answer at each rating sounds like.")
     answer_key: Text | None = Field(None, description="Prescreen only: what the screener hopes to read.")
+    retired: bool = Field(False, description="A later layer sets this to take the question out of every kit.")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Question:
@@ -74,29 +77,12 @@ class Competency(Model):
     measures: Text = Field(description="What the competency measures.")
     anchors: dict[Rating, Text] = Field(description="Behavioural anchor for every rating of the scale.")
     bar: dict[Level, Text] = Field({}, description='What "meets the bar" means at each level.')
+    level_anchors: dict[Level, dict[Rating, Text]] = Field(
+        {}, description="Anchors that differ at one level; the others inherit `anchors`."
+    )
 
-
-class Rubric(Model):
-    """The rating scale, the competencies and the overall recommendation scale."""
-
-    scale: list[ScaleStep] = Field(min_length=2)
-    recommendation: list[Recommendation] = Field(min_length=2)
-    competencies: list[Competency] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Rubric:
-        ratings = [step.rating for step in self.scale]
-        if ratings != list(range(1, len(ratings) + 1)):
-            raise ValueError("scale ratings must run 1, 2, 3, ... in order")
-        if len(ratings) % 2:
-            raise ValueError("the scale needs an even number of points: no neutral middle")
-        for competency in self.competencies:
-            if sorted(competency.anchors) != ratings:
-                raise ValueError(f"competency {competency.id!r} needs one anchor for each rating {ratings}")
-        mins = [rec.min for rec in self.recommendation]
-        if mins != sorted(mins, reverse=True):
-            raise ValueError("recommendation entries must be ordered from the highest min to the lowest")
-        return self
+    def anchors_for(self, level: str) -> dict[int, str]:
+        return {**self.anchors, **self.level_anchors.get(level, {})}  # type: ignore[call-overload]
 
 
 class Weight(Model):
@@ -129,6 +115,7 @@ class Role(Model):
     """A role profile: what the role does, the competencies it weighs, and each level's plan."""
 
     id: Id
+    extends: Id | None = Field(None, description="A role whose profile this one starts from.")
     title: Text
     summary: Text
     competencies: list[Weight] = Field(min_length=1)
@@ -156,3 +143,69 @@ class ReferenceCard(Model):
     """Facts an interviewer checks answers against, printed as the packet's appendix."""
 
     sections: list[ReferenceSection]
+
+
+class FairnessTerm(Model):
+    """Wording that steers an interview towards a protected characteristic."""
+
+    id: Id
+    pattern: Text = Field(description="Case-insensitive regular expression, matched on word boundaries.")
+    reason: Text = Field(description="What it touches, e.g. age or family status.")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return pattern
+
+
+class FairnessFile(Model):
+    protected: list[FairnessTerm]
+
+
+class RubricFile(Model):
+    """A rubric file: kitgen's own is complete; a team's may hold only what it changes."""
+
+    scale: list[ScaleStep] | None = Field(None, min_length=2)
+    recommendation: list[Recommendation] | None = Field(None, min_length=2)
+    competencies: list[Competency] = []
+
+    @field_validator("scale")
+    @classmethod
+    def _no_middle(cls, scale: list[ScaleStep] | None) -> list[ScaleStep] | None:
+        ratings = [step.rating for step in scale or []]
+        if ratings != list(range(1, len(ratings) + 1)):
+            raise ValueError("scale ratings must run 1, 2, 3, ... in order")
+        if len(ratings) % 2:
+            raise ValueError("the scale needs an even number of points: no neutral middle")
+        return scale
+
+    @field_validator("recommendation")
+    @classmethod
+    def _ordered(cls, recommendation: list[Recommendation] | None) -> list[Recommendation] | None:
+        mins = [rec.min for rec in recommendation or []]
+        if mins != sorted(mins, reverse=True):
+            raise ValueError("recommendation entries must be ordered from the highest min to the lowest")
+        return recommendation
+
+
+class Rubric(RubricFile):
+    """The merged rubric: the rating scale, the competencies and the overall recommendation."""
+
+    scale: list[ScaleStep]
+    recommendation: list[Recommendation]
+    competencies: list[Competency]
+
+
+class TeamConfig(Model):
+    """A team's ``kitgen.yaml``: the files of its layer, relative to the config file."""
+
+    banks: list[str] = Field([], description="Question bank folders or files.")
+    rubrics: list[str] = Field([], description="Rubric files: competencies to add or change, a new scale.")
+    roles: list[str] = Field([], description="Role profile folders or files.")
+    reference: list[str] = Field([], description="Reference card files.")
+    fairness: list[str] = Field([], description="Extra protected-characteristic terms for `kitgen check`.")
+    templates: str | None = Field(None, description="Folder of templates that override kitgen's.")

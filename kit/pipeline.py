@@ -13,7 +13,7 @@ import yaml
 
 from kit import output
 from kit.manifest import People, manifest
-from kit.render import DOCUMENTS, render_documents
+from kit.render import DOCUMENTS, render_documents, template_folders
 from kit.select import select_kit
 from kit.validate import Library
 
@@ -41,19 +41,19 @@ def make_kit(request: Request, library: Library, progress: Callable[[], None] = 
     """Make one kit from ``library`` and return the paths written."""
     kit = select_kit(library, request.role, request.level, request.seed)
     record = manifest(kit, request.people)
+    pages = render_documents(library, kit, request.people, record["kit_id"], request.paper)
+    progress()
+
     folder = output.kit_folder(request.out, kit.role.id, kit.level, request.people.candidate)
     extensions = ("pdf", "html") if request.html else ("pdf",)
     names = [f"{doc}.{ext}" for doc in DOCUMENTS for ext in extensions] + ["kit.yaml"]
     output.prepare(folder, names, request.force)
     progress()
-
-    pages = render_documents(library, kit, request.people, record["kit_id"], request.paper)
-    progress()
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
 
     files: dict[str, bytes] = {}
     for doc, html in pages.items():
-        files[f"{doc}.pdf"] = print_pdf(html)
+        files[f"{doc}.pdf"] = print_pdf(html, template_folders(library))
         if request.html:
             files[f"{doc}.html"] = html.encode()
         progress()

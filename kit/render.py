@@ -9,10 +9,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, TemplateSyntaxError
 from markupsafe import Markup
 
-from kit.assets import asset_dir
+from kit.errors import KitgenError, Problem
 from kit.manifest import People
 from kit.models import Question
 from kit.select import Kit
@@ -42,8 +44,29 @@ def render_documents(library: Library, kit: Kit, people: People, kit_id: str, pa
         "time_plan": _time_plan(kit, library),
         "highlight_css": Markup(_highlight_css()),
     }
-    env = _environment()
-    return {name: env.get_template(f"{name}.html").render(context) for name in DOCUMENTS}
+    env = environment(template_folders(library))
+    return {name: template(env, f"{name}.html").render(context) for name in DOCUMENTS}
+
+
+def template_folders(library: Library) -> tuple[Path, ...]:
+    """Template folders, top layer first, so a team's file wins over kitgen's."""
+    return tuple(layer.templates for layer in reversed(library.layers) if layer.templates)
+
+
+class TemplateError(KitgenError):
+    """A template that does not compile, with the file and line at fault."""
+
+    def __init__(self, exc: TemplateSyntaxError) -> None:
+        self.problem = Problem(Path(exc.filename or exc.name or "template"), (exc.lineno, 1), f"template error: {exc.message}")
+        super().__init__(str(self.problem))
+
+
+def template(env: Environment, name: str) -> Any:
+    """Load a template; a syntax error names the file and line of the template at fault."""
+    try:
+        return env.get_template(name)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(exc) from None
 
 
 def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
@@ -59,9 +82,15 @@ def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
 
 
 @cache
-def _environment() -> Environment:
+def environment(folders: tuple[Path, ...]) -> Environment:
+    """Jinja set up once per set of folders: strict, autoescaping everything.
+
+    kitgen's own templates are also reachable as ``kitgen/<name>``, so a team's
+    ``interviewer.html`` can ``{% extends "kitgen/interviewer.html" %}`` and override one block.
+    """
+    own = FileSystemLoader(folders[-1])
     env = Environment(
-        loader=FileSystemLoader(asset_dir("templates")),
+        loader=ChoiceLoader([FileSystemLoader(list(folders)), PrefixLoader({"kitgen": own})]),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -49,10 +49,11 @@ def find_role(library: Library, role_id: str, level: str) -> Role:
 def eligible(
     library: Library, role_id: str, level: str, prescreen: bool | None = None, exclude: Collection[str] = ()
 ) -> list[Question]:
-    """Questions tagged for this role and level (only prescreen ones, or none of them, if asked)."""
+    """Questions tagged for this role (or a role it extends) and level; only prescreen ones, or none, if asked."""
+    lineage = library.lineage(role_id)
     return [
         q for q in library.questions.values()
-        if role_id in q.roles and level in q.levels and q.id not in exclude
+        if not lineage.isdisjoint(q.roles) and level in q.levels and q.id not in exclude
         and (prescreen is None or (q.kind == "prescreen") == prescreen)
     ]
 
@@ -87,7 +88,7 @@ def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclud
     order = [c.id for c in library.rubric.competencies]
 
     pool = _ranked(eligible(library, role.id, level, False, exclude), rng)
-    counts = _allocate(role, plan.questions)
+    counts = allocate(role, plan.questions)
     groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=order.index)}
     where = f"{role.id} {level}"
     _check_supply(groups, counts, where, "interview")
@@ -107,7 +108,7 @@ def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]
     return sorted(shuffled, key=lambda q: len(q.levels))
 
 
-def _allocate(role: Role, total: int) -> dict[str, int]:
+def allocate(role: Role, total: int) -> dict[str, int]:
     """Questions per competency: one each, the rest by largest remainder of the weights."""
     weights = {c.id: c.weight for c in role.competencies}
     if total < len(weights):

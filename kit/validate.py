@@ -1,25 +1,25 @@
-"""Step 2, validate: turn loaded YAML into typed models and check that they fit together.
+"""Step 2, validate: turn the merged YAML of all layers into typed models that fit together.
 
-Every problem in every file is collected and reported at once, each with its file and line.
+Every problem in every file is collected and reported at once, each with its file, line and column.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from kit import models
-from kit.assets import asset_dir
 from kit.errors import InputError, Problem, unknown
-from kit.load import line_of, read_yaml, yaml_files
+from kit.layers import Layer, builtin_layer
+from kit.load import position, read_yaml
+from kit.merge import Entry, Source, merge_layers
 
 M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
 
 _FIELD_NAMES = sorted(
     {name for model in vars(models).values() if isinstance(model, type) and issubclass(model, BaseModel)
@@ -29,141 +29,140 @@ _FIELD_NAMES = sorted(
 
 @dataclass(frozen=True)
 class Library:
-    """Everything a kit is made from: the rubric, the role profiles and the question bank."""
+    """Everything a kit is made from, merged across layers, with where each entry came from."""
 
     rubric: models.Rubric
     roles: dict[str, models.Role]
-    questions: dict[str, models.Question]
+    questions: dict[str, models.Question]  # retired questions are left out
     reference: models.ReferenceCard = models.ReferenceCard(sections=[])
+    fairness: tuple[models.FairnessTerm, ...] = ()
+    layers: tuple[Layer, ...] = ()
+    sources: dict[str, list[Source]] = field(default_factory=dict)  # "question:<id>", "role:<id>", ...
 
     def competency(self, competency_id: str) -> models.Competency:
         return next(c for c in self.rubric.competencies if c.id == competency_id)
 
+    def lineage(self, role_id: str) -> set[str]:
+        """The role and every role it extends: questions tagged for any of them suit it."""
+        chain: set[str] = set()
+        while role_id in self.roles and role_id not in chain:
+            chain.add(role_id)
+            role_id = self.roles[role_id].extends or ""
+        return chain
 
-def load_library(questions_dir: Path | None = None, rubrics_dir: Path | None = None) -> Library:
-    """Load and check the banks and rubrics (kitgen's own unless folders are given)."""
-    questions_dir = questions_dir or asset_dir("questions")
-    rubrics_dir = rubrics_dir or asset_dir("rubrics")
-    missing = [Problem(d, None, "no such folder; check the path") for d in (questions_dir, rubrics_dir) if not d.is_dir()]
-    if missing:
-        raise InputError(missing)
-    problems: list[Problem] = []
-    rubric = _parse(rubrics_dir / "rubric.yaml", models.Rubric, problems)
 
-    roles: dict[str, _Sourced[models.Role]] = {}
-    for path in yaml_files(rubrics_dir / "roles") if (rubrics_dir / "roles").is_dir() else []:
-        role = _parse(path, models.Role, problems)
-        if role:
-            _add(roles, role.id, _Sourced(role, path, ()), "role", problems)
-    if not roles and not problems:
-        problems.append(Problem(rubrics_dir / "roles", None, "no role profiles found; add a <role>.yaml file"))
+def load_library(layers: list[Layer] | None = None) -> Library:
+    """Load, merge and check every layer's files (kitgen's own when no layers are given)."""
+    layers = layers or [builtin_layer()]
+    merged, problems = merge_layers(layers)
+    entries = merged.entries
 
-    questions: dict[str, _Sourced[models.Question]] = {}
-    for path in yaml_files(questions_dir):
-        bank = _parse(path, models.QuestionFile, problems)
-        for index, question in enumerate(bank.questions if bank else []):
-            _add(questions, question.id, _Sourced(question, path, ("questions", index)), "question", problems)
+    def build(kind: str, model: type[M]) -> dict[str, M]:
+        built = {key: _model(entry, model, kind, problems) for key, entry in entries[kind].items()}
+        return {key: value for key, value in built.items() if value is not None}
 
-    reference_path = rubrics_dir / "reference.yaml"
-    reference = _parse(reference_path, models.ReferenceCard, problems) if reference_path.is_file() else None
-    sections = [_Sourced(s, reference_path, ("sections", i)) for i, s in enumerate(reference.sections if reference else [])]
+    questions = build("question", models.Question)
+    competencies = build("competency", models.Competency)
+    roles = build("role", models.Role)
+    sections = build("section", models.ReferenceSection)
+    terms = build("term", models.FairnessTerm)
+    parts = {name: _part(merged.parts.get(name), name, layers, problems) for name in ("scale", "recommendation")}
 
-    if rubric:
-        problems += _cross_check(rubric, roles, questions, sections)
+    if None not in parts.values():  # the scale is needed to check anchors against it
+        rubric = models.Rubric.model_construct(competencies=list(competencies.values()), **parts)
+        problems += _cross_check(rubric, entries, roles, questions)
     if problems:
         raise InputError(problems)
-    assert rubric is not None
-    return Library(rubric, {k: v.item for k, v in roles.items()}, {k: v.item for k, v in questions.items()},
-                   reference or models.ReferenceCard(sections=[]))
+    return Library(
+        rubric=rubric,
+        roles=roles,
+        questions={key: q for key, q in questions.items() if not q.retired},
+        reference=models.ReferenceCard(sections=list(sections.values())),
+        fairness=tuple(terms.values()),
+        layers=tuple(layers),
+        sources={f"{kind}:{key}": entry.sources for kind, group in entries.items() for key, entry in group.items()},
+    )
 
 
-@dataclass(frozen=True)
-class _Sourced(Generic[T]):
-    """A model with the file and YAML path it came from, for error messages."""
-
-    item: T
-    path: Path
-    loc: tuple[str | int, ...]
-
-    def problem(self, loc: tuple[str | int, ...], message: str) -> Problem:
-        return Problem(self.path, line_of(self.path, self.loc + loc), message)
-
-
-def _add(found: dict[str, _Sourced[T]], key: str, entry: _Sourced[T], what: str, problems: list[Problem]) -> None:
-    if key in found:
-        first = found[key]
-        problems.append(entry.problem(("id",), f"{what} id {key!r} is already used in {first.path}; give one of them a new id"))
-    else:
-        found[key] = entry
-
-
-def _parse(path: Path, model: type[M], problems: list[Problem]) -> M | None:
-    """Validate one file into ``model``; record its problems with line numbers and return None on failure."""
+def parse(path: Path, model: type[M]) -> M:
+    """Read one file straight into ``model`` (used for files that are not layered, like kitgen.yaml)."""
+    data = read_yaml(path)
     try:
-        data = read_yaml(path)
         return model.model_validate(data)
-    except InputError as exc:
-        problems += exc.problems
     except ValidationError as exc:
-        problems += [Problem(path, line_of(path, err["loc"]), _message(err, data)) for err in exc.errors()]
+        raise InputError([Problem(path, position(path, err["loc"]), _message(err, "")) for err in exc.errors()]) from None
+
+
+def _model(entry: Entry, model: type[M], kind: str, problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(entry.data)
+    except ValidationError as exc:
+        label = f"{kind} {entry.data.get('id')!r}: "
+        problems += [entry.problem(tuple(err["loc"]), _message(err, label)) for err in exc.errors()]
     return None
 
 
-def _message(err: Any, data: Any) -> str:
+def _part(entry: Entry | None, name: str, layers: list[Layer], problems: list[Problem]) -> Any:
+    """The rating scale or the recommendation scale, checked; the bottom layer must give both."""
+    if entry is None:
+        first = layers[0].rubrics[0] if layers[0].rubrics else Path("rubric.yaml")
+        problems.append(Problem(first, None, f"no `{name}` in any rubric file; the bottom layer must define it"))
+        return None
+    try:
+        return getattr(models.RubricFile.model_validate(entry.data), name)
+    except ValidationError as exc:
+        problems += [entry.problem(tuple(err["loc"]), _message(err, "")) for err in exc.errors()]
+    return None
+
+
+def _message(err: Any, label: str) -> str:
     """One plain sentence for a pydantic error, naming the field and how to fix it."""
-    loc = err["loc"]
+    loc = [str(part) for part in err["loc"]]
     kind = err["type"]
     if kind == "extra_forbidden":
-        key = str(loc[-1])
-        near = difflib.get_close_matches(key, _FIELD_NAMES, n=1)
+        near = difflib.get_close_matches(loc[-1], _FIELD_NAMES, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else "; remove it"
-        return f"{_where(loc[:-1], data)}: unknown key {key!r}{hint}"
+        return f"{label}unknown key {loc[-1]!r}{hint}"
     if kind == "missing":
-        return f"{_where(loc[:-1], data)}: required key {str(loc[-1])!r} is missing"
+        return f"{label}required key {loc[-1]!r} is missing"
+    where = ".".join(loc) + ": " if loc else ""
     if kind == "string_pattern_mismatch":
-        return f"{_where(loc, data)}: use lowercase letters, digits and hyphens only (like vis-receptive-field)"
-    return f"{_where(loc, data)}: {err['msg'].removeprefix('Value error, ')}"
-
-
-def _where(loc: tuple[Any, ...], data: Any) -> str:
-    """A readable path such as ``questions[3] (vis-pooling).guidance``."""
-    text, node = "", data
-    for part in loc:
-        node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-        if isinstance(part, int) and isinstance(node, dict) and isinstance(node.get("id"), str):
-            text += f" ({node['id']})"
-    return text.lstrip(".") or "top level"
-
-
-def _has(node: dict[Any, Any] | list[Any], part: Any) -> bool:
-    return part in node if isinstance(node, dict) else isinstance(part, int) and part < len(node)
+        return f"{label}{where}use lowercase letters, digits and hyphens only (like vis-receptive-field)"
+    return f"{label}{where}{err['msg'].removeprefix('Value error, ')}"
 
 
 def _cross_check(
     rubric: models.Rubric,
-    roles: dict[str, _Sourced[models.Role]],
-    questions: dict[str, _Sourced[models.Question]],
-    sections: list[_Sourced[models.ReferenceSection]],
+    entries: dict[str, dict[str, Entry]],
+    roles: dict[str, models.Role],
+    questions: dict[str, models.Question],
 ) -> Iterator[Problem]:
-    """References between files: the competencies and roles named must exist."""
+    """References between entries: the competencies and roles named must exist; anchors fit the scale."""
     competencies = [c.id for c in rubric.competencies]
+    ratings = [step.rating for step in rubric.scale]
     role_ids = sorted(roles)
+    for comp in rubric.competencies:
+        entry = entries["competency"][comp.id]
+        if sorted(comp.anchors) != ratings:
+            yield entry.problem(("anchors",), f"competency {comp.id!r}: needs one anchor for each rating {ratings}")
+        for level, anchors in comp.level_anchors.items():
+            if not set(anchors) <= set(ratings):
+                yield entry.problem(("level_anchors", level), f"competency {comp.id!r}: ratings must be among {ratings}")
     for role in roles.values():
-        for index, weight in enumerate(role.item.competencies):
-            yield from _missing(role, ("competencies", index), [weight.id], "competency", competencies)
-    for entry in questions.values():
-        yield from _missing(entry, ("competency",), [entry.item.competency], "competency", competencies)
-        yield from _missing(entry, ("roles",), entry.item.roles, "role", role_ids)
-    for entry in sections:
-        yield from _missing(entry, ("roles",), entry.item.roles, "role", role_ids)
+        for index, weight in enumerate(role.competencies):
+            yield from _missing(entries["role"][role.id], ("competencies", index), [weight.id], "competency", competencies)
+    for question in questions.values():
+        entry = entries["question"][question.id]
+        yield from _missing(entry, ("competency",), [question.competency], "competency", competencies)
+        yield from _missing(entry, ("roles",), question.roles, "role", role_ids)
+        if question.anchors and not set(question.anchors) <= set(ratings):
+            yield entry.problem(("anchors",), f"question {question.id!r}: anchor ratings must be among {ratings}")
+    for key, entry in entries["section"].items():
+        yield from _missing(entry, ("roles",), entry.data.get("roles", []), "role", role_ids)
 
 
-def _missing(
-    entry: _Sourced[Any], loc: tuple[str | int, ...], values: list[str], what: str, valid: list[str]
-) -> Iterator[Problem]:
+def _missing(entry: Entry, loc: tuple[str | int, ...], values: list[str], what: str, valid: list[str]) -> Iterator[Problem]:
     """A problem for each of ``values`` that is not in ``valid``, at ``loc`` of ``entry``."""
-    kind = type(entry.item).__name__.lower().replace("referencesection", "reference section")
     for value in values:
         if value not in valid:
-            yield entry.problem(loc, f"{kind} {entry.item.id!r}: " + unknown(what, value, valid))
+            yield entry.problem(loc, f"{entry.data.get('id')!r}: " + unknown(what, value, valid))

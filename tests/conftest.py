@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
-from kit.assets import asset_dir
 from kit.cli import cli
+from kit.layers import find_layers
+from kit.validate import Library, load_library
 
 QUICK_START = ["--role", "cv-engineer", "--level", "senior"]
 
@@ -44,13 +44,35 @@ def senior_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "cv-engineer-senior-ada-lovelace"
 
 
+class Team:
+    """A team layer in a temporary folder: a kitgen.yaml naming questions/, rubric.yaml, roles/, ..."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir()
+        self.config = root / "kitgen.yaml"
+        self.config.write_text(
+            "banks: [questions]\nrubrics: [rubric.yaml]\nroles: [roles]\nreference: [reference.yaml]\n"
+            "fairness: [fairness.yaml]\ntemplates: templates\n"
+        )
+        for folder in ("questions", "roles", "templates"):
+            (root / folder).mkdir()
+        for name, text in (("rubric.yaml", "competencies: []\n"), ("reference.yaml", "sections: []\n"),
+                           ("fairness.yaml", "protected: []\n")):
+            (root / name).write_text(text)
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(text)
+        return path
+
+    def library(self) -> Library:
+        return load_library(find_layers(self.config))
+
+
 @pytest.fixture
-def bank_copy(tmp_path: Path) -> tuple[Path, Path]:
-    """A writable copy of the built-in bank and rubrics, for tests that break them."""
-    bank, rubrics = tmp_path / "questions", tmp_path / "rubrics"
-    shutil.copytree(asset_dir("questions"), bank)
-    shutil.copytree(asset_dir("rubrics"), rubrics)
-    return bank, rubrics
+def team(tmp_path: Path) -> Team:
+    return Team(tmp_path / "team")
 
 
 def pdf_text(path: Path) -> str:

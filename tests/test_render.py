@@ -54,7 +54,7 @@ def test_hostile_question_and_names_render_as_text(tmp_path: Path) -> None:
 def test_fetcher_serves_only_kitgen_assets(tmp_path: Path) -> None:
     from kit.assets import asset_dir
 
-    fetcher = AssetsOnlyFetcher(asset_dir("templates"))
+    fetcher = AssetsOnlyFetcher([asset_dir("templates")])
     own = (asset_dir("templates") / "print.css").resolve().as_uri()
     assert b"@page" in fetcher.fetch(own).read()
     outside = tmp_path / "secret.txt"

@@ -1,0 +1,103 @@
+"""Team layers: kitgen init makes a working folder that changes weights, anchors, questions and a template block."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kit.explain import explain
+from kit.layers import find_layers
+from kit.select import select_kit
+from kit.validate import Library, load_library
+from tests.conftest import Team, pdf_text
+
+
+@pytest.fixture(scope="module")
+def team_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kit.scaffold import scaffold
+
+    folder = tmp_path_factory.mktemp("acme") / "team"
+    scaffold(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def layered(team_folder: Path) -> Library:
+    return load_library(find_layers(team_folder / "kitgen.yaml"))
+
+
+def test_init_refuses_to_overwrite(team_folder: Path, run) -> None:
+    before = (team_folder / "kitgen.yaml").read_text()
+    result = run("init", team_folder)
+    assert result.exit_code == 2 and "already exists" in result.stderr
+    assert (team_folder / "kitgen.yaml").read_text() == before
+
+
+def test_team_layer_changes_weights_anchors_and_questions(layered: Library) -> None:
+    builtin = load_library()
+    role = layered.roles["cv-platform-engineer"]
+    weights = {w.id: w.weight for w in role.competencies}
+    assert weights["production"] == 3 and weights["mlops"] == 2 and weights["vision"] == 3
+    assert role.levels["junior"].questions == builtin.roles["cv-engineer"].levels["junior"].questions + 1
+    assert role.levels["senior"] == builtin.roles["cv-engineer"].levels["senior"]
+    production = layered.competency("production")
+    assert production.anchors[3].startswith("Measures before optimising")
+    assert production.anchors[1] == builtin.competency("production").anchors[1]
+    coding = layered.competency("coding")
+    assert coding.anchors_for("senior")[3].startswith("Finds the bug, fixes it and adds the test")
+    assert coding.anchors_for("mid") == builtin.competency("coding").anchors
+    assert "vis-classic-architectures" in builtin.questions and "vis-classic-architectures" not in layered.questions
+    assert layered.questions["vis-iou-nms"].minutes == 6
+    assert layered.questions["vis-iou-nms"].text == builtin.questions["vis-iou-nms"].text
+    assert "cv-platform-engineer" not in builtin.roles
+
+
+@pytest.mark.parametrize("level", ["junior", "mid", "senior", "staff"])
+def test_extended_role_makes_kits_from_base_and_team_questions(layered: Library, level: str) -> None:
+    kit = select_kit(layered, "cv-platform-engineer", level)
+    competencies = {q.competency for q in kit.questions}
+    assert "mlops" in competencies and "vision" in competencies
+
+
+def test_kit_from_the_team_folder_uses_the_template_override(team_folder: Path, run, tmp_path: Path) -> None:
+    result = run("--config", team_folder / "kitgen.yaml", "--role", "cv-platform-engineer", "--level", "senior",
+                 "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "cv-platform-engineer-senior"
+    text = pdf_text(folder / "interviewer.pdf")
+    assert "Howweinterview" in text and "Postyourscorecardwithin24hours" in text
+    assert "Runningastructuredinterview" in text  # {{ super() }} keeps kitgen's block too
+    assert "Computer-visionplatformengineer" in text and "MLplatformandoperations" in text
+    manifest = yaml.safe_load((folder / "kit.yaml").read_text())
+    assert any(q.startswith("team-mlops-") for q in manifest["questions"])
+
+
+def test_kitgen_yaml_in_the_current_folder_is_found(team_folder: Path) -> None:
+    layers = find_layers(None, cwd=team_folder)
+    assert [layer.name.split()[0] for layer in layers] == ["built-in", "team"]
+
+
+def test_explain_shows_where_each_part_came_from(layered: Library, team_folder: Path) -> None:
+    report = explain(layered, "cv-platform-engineer", "senior")
+    role_file = team_folder / "rubrics" / "roles" / "cv-platform-engineer.yaml"
+    rubric_file = team_folder / "rubrics" / "rubric.yaml"
+    assert "Role cv-platform-engineer (extends cv-engineer)" in report
+    lines = report.splitlines()
+    production = lines.index(next(line for line in lines if line.startswith("  production ·")))
+    assert lines[production].startswith("  production · weight 3")
+    assert f"changed in team: {rubric_file}:8 (anchors)" in lines[production + 2]
+    assert lines[production + 3] == f"    weight set in team: {role_file}:13"
+    vision = lines.index(next(line for line in lines if line.startswith("  vision ·")))
+    assert "weight set in built-in" in lines[vision + 2]
+    assert any("defined in team:" in line for line in lines if "team-mlops" in line or line.startswith("    defined in team"))
+
+
+def test_override_of_a_question_in_a_team_layer_keeps_the_rest(team: Team) -> None:
+    team.write("questions/patch.yaml", "questions:\n  - id: vis-iou-nms\n    minutes: 4\n    levels: [senior]\n")
+    library = team.library()
+    question = library.questions["vis-iou-nms"]
+    assert question.minutes == 4 and question.levels == ["senior"] and question.guidance
+    sources = library.sources["question:vis-iou-nms"]
+    assert [s.layer.split()[0] for s in sources] == ["built-in", "team"]
