@@ -84,12 +84,16 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
         raise click.UsageError("give both --role and --level, e.g. kitgen --role cv-engineer --level senior (roles: kitgen list)")
     from kit.manifest import People  # noqa: PLC0415
     from kit.pipeline import Request, make_kit, steps  # noqa: PLC0415
+    from kit.validate import load_library  # noqa: PLC0415
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force)
+    layers = ctx.obj.layers()
+    if len(layers) > 1:  # say so: a kitgen.yaml found in the current folder changes the kit
+        click.echo(f"kitgen: layering {', '.join(layer.name for layer in layers[1:])} over the built-ins", err=True)
     show = sys.stderr.isatty()
     with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr, hidden=not show) as bar:
-        paths = make_kit(request, ctx.obj.library(), progress=lambda: bar.update(1))
+        paths = make_kit(request, load_library(layers), progress=lambda: bar.update(1))
     for path in paths:
         click.echo(path)
 
