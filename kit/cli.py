@@ -89,13 +89,13 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force)
     layers = ctx.obj.layers()
-    if len(layers) > 1:  # say so: a kitgen.yaml found in the current folder changes the kit
-        click.echo(f"kitgen: layering {', '.join(layer.name for layer in layers[1:])} over the built-ins", err=True)
     show = sys.stderr.isatty()
     with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr, hidden=not show) as bar:
         paths = make_kit(request, load_library(layers), progress=lambda: bar.update(1))
     for path in paths:
         click.echo(path)
+    if len(layers) > 1:  # say so: a kitgen.yaml found in the current folder changes the kit
+        click.echo(f"kitgen: made with {', '.join(layer.name for layer in layers[1:])} over the built-ins", err=True)
 
 
 @cli.command("list")
