@@ -66,12 +66,17 @@ Examples:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("output"), show_default=True,
               help="Folder that receives <role>-<level>[-<candidate>]/.")
 @click.option("--force", is_flag=True, help="Replace a kit that is already there.")
+@click.option("--no-forms", is_flag=True, help="Flat print version: tick boxes and note areas are not PDF form fields.")
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-3b"]),
+              help="Archival PDF/A-3b (keeps the attached manifest; implies --no-forms).")
+@click.option("--calibration", is_flag=True, help="Also write calibration.pdf: sample answers at each rating.")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="A team's kitgen.yaml, layered over the built-ins (default: ./kitgen.yaml if present).")
 @click.version_option(__version__, "-V", "--version", prog_name="kitgen")
 @click.pass_context
 def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
-        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, config: Path | None) -> None:
+        when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, no_forms: bool, pdf_variant: str | None,
+        calibration: bool, config: Path | None) -> None:
     """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
 
     Writes interviewer.pdf, prescreen.pdf and kit.yaml (the manifest) into
@@ -87,7 +92,8 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
     from kit.validate import load_library  # noqa: PLC0415
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
-    request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force)
+    request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force,
+                      forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration)
     layers = ctx.obj.layers()
     show = sys.stderr.isatty()
     with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr, hidden=not show) as bar:
@@ -158,6 +164,33 @@ def init_command(folder: Path) -> None:
     for path in scaffold(folder):
         click.echo(path)
     click.echo(f"\nNext: kitgen --config {folder / 'kitgen.yaml'} --role cv-platform-engineer --level senior", err=True)
+
+
+@cli.command("score")
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--kit", "kit_path", type=click.Path(path_type=Path), metavar="KIT",
+              help="The kit folder or its kit.yaml (default: the manifest attached to the first packet).")
+@click.option("--template", is_flag=True, help="Write the blank YAML score sheet for the kit's paper packets.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Where to write (default: the kit folder).")
+@click.option("--force", is_flag=True, help="Replace an earlier debrief or score sheet.")
+@click.pass_obj
+def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | None, template: bool,
+                  out: Path | None, force: bool) -> None:
+    """Score filled packets (.pdf) or typed-up paper score sheets (.yaml, .csv) of one candidate's kit.
+
+    Writes debrief.pdf, scores.json and scores.csv and prints a summary; the inputs are never changed.
+    """
+    from kit.pipeline import make_debrief, write_blank_sheet  # noqa: PLC0415
+
+    if template:
+        if not kit_path:
+            raise click.UsageError("--template needs --kit, the kit folder the score sheet is for")
+        click.echo(write_blank_sheet(kit_path, sources.library(), out, force))
+        return
+    debrief, paths = make_debrief(kit_path, list(inputs), sources.library(), out, force)
+    click.echo(debrief.summary())
+    for path in paths:
+        click.echo(path)
 
 
 @cli.command("schema")

@@ -30,6 +30,7 @@ def manifest(kit: Kit, people: People) -> dict[str, Any]:
         "candidate": people.candidate,
         "interviewer": people.interviewer,
         "date": people.date,
+        "weights": {w.id: w.weight for w in kit.role.competencies},
         "questions": [q.id for q in kit.questions],
         "prescreen": [q.id for q in kit.prescreen],
     }

@@ -8,16 +8,19 @@ no other file.
 from __future__ import annotations
 
 import logging
+import os
+from datetime import datetime, timezone
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
 from kit.assets import asset_dir
 
 log = logging.getLogger(__name__)
+MANIFEST_NAME = "kit.yaml"
 
 
 class AssetsOnlyFetcher(URLFetcher):
@@ -38,11 +41,24 @@ class AssetsOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-def print_pdf(html: str, asset_roots: Sequence[Path] = ()) -> bytes:
-    """The PDF of one rendered document; title, author and subject come from its ``<head>``.
+def print_pdf(
+    html: str, asset_roots: Sequence[Path] = (), *, manifest: bytes | None = None, variant: str | None = None
+) -> bytes:
+    """The PDF of one rendered document: tagged for screen readers, the kit manifest attached.
 
-    Relative URLs resolve against the first of ``asset_roots`` (kitgen's templates by default).
+    Title, author and subject come from the HTML's ``<head>``; relative URLs resolve against
+    kitgen's own templates; ``variant`` is a WeasyPrint PDF variant such as ``pdf/a-3b``.
     """
     roots = list(asset_roots) or [asset_dir("templates")]
-    document = HTML(string=html, base_url=str(roots[0]), url_fetcher=AssetsOnlyFetcher(roots))
-    return document.write_pdf()
+    fetcher = AssetsOnlyFetcher(roots)
+    document = HTML(string=html, base_url=str(asset_dir("templates")), url_fetcher=fetcher)
+    stamp = _timestamp()
+    attachments = [Attachment(string=manifest.decode(), name=MANIFEST_NAME, description="kitgen kit manifest",
+                              created=stamp, modified=stamp, url_fetcher=fetcher)] if manifest else []
+    return document.write_pdf(attachments=attachments, pdf_variant=variant, pdf_tags=True)
+
+
+def _timestamp() -> datetime:
+    """``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)

@@ -5,15 +5,20 @@ Each step is a single call into the module named for it; only the last touches t
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from kit import output
 from kit.manifest import People, manifest
-from kit.render import DOCUMENTS, render_documents, template_folders
+from kit.errors import KitgenError
+from kit.render import DOCUMENTS, render_debrief, render_documents, template_folders
 from kit.select import select_kit
 from kit.validate import Library
 
@@ -30,34 +35,88 @@ class Request:
     html: bool = False
     out: Path = Path("output")
     force: bool = False
+    forms: bool = True
+    pdf_variant: str | None = None
+    calibration: bool = False
 
 
 def steps(request: Request) -> int:
     """How many times :func:`make_kit` reports progress."""
-    return 3 + len(DOCUMENTS)
+    return 3 + len(DOCUMENTS) + request.calibration
 
 
 def make_kit(request: Request, library: Library, progress: Callable[[], None] = lambda: None) -> list[Path]:
     """Make one kit from ``library`` and return the paths written."""
     kit = select_kit(library, request.role, request.level, request.seed)
     record = manifest(kit, request.people)
-    pages = render_documents(library, kit, request.people, record["kit_id"], request.paper)
+    manifest_bytes = yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode()
+    pages = render_documents(library, kit, request.people, record["kit_id"], request.paper,
+                             forms=request.forms, calibration=request.calibration)
     progress()
 
     folder = output.kit_folder(request.out, kit.role.id, kit.level, request.people.candidate)
     extensions = ("pdf", "html") if request.html else ("pdf",)
-    names = [f"{doc}.{ext}" for doc in DOCUMENTS for ext in extensions] + ["kit.yaml"]
+    names = [f"{doc}.{ext}" for doc in pages for ext in extensions] + ["kit.yaml"]
     output.prepare(folder, names, request.force)
     progress()
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
 
     files: dict[str, bytes] = {}
     for doc, html in pages.items():
-        files[f"{doc}.pdf"] = print_pdf(html, template_folders(library))
+        files[f"{doc}.pdf"] = print_pdf(html, template_folders(library), manifest=manifest_bytes,
+                                        variant=request.pdf_variant)
         if request.html:
             files[f"{doc}.html"] = html.encode()
         progress()
-    files["kit.yaml"] = yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode()
+    files["kit.yaml"] = manifest_bytes
     paths = output.write_files(folder, files)
     progress()
     return paths
+
+
+def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool
+                 ) -> tuple[Any, list[Path]]:
+    """Score filled packets and score sheets of one kit; write debrief.pdf, scores.json and scores.csv."""
+    from kit.score import load_manifest, read_input, score  # noqa: PLC0415
+
+    if not inputs:
+        raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
+    manifest = load_manifest(kit_path or inputs[0])
+    if manifest["role"] not in library.roles:
+        raise KitgenError(f"kit {manifest['kit_id']} is for role {manifest['role']!r}, which this library lacks; "
+                          "pass the --config the kit was made with")
+    debrief = score(manifest, library, [read_input(path, manifest, library) for path in inputs])
+    folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
+    files = {"debrief.pdf": b"", "scores.json": _json(debrief.as_dict()), "scores.csv": _csv(debrief)}
+    output.prepare(folder, list(files), force)
+    from kit.pdf import print_pdf  # noqa: PLC0415
+
+    manifest_bytes = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True).encode()
+    files["debrief.pdf"] = print_pdf(render_debrief(library, debrief), template_folders(library), manifest=manifest_bytes)
+    return debrief, output.write_files(folder, files)
+
+
+def write_blank_sheet(kit_path: Path, library: Library, out: Path | None, force: bool) -> Path:
+    """The YAML score sheet a paper packet's ratings are typed into."""
+    from kit.score import blank_sheet, load_manifest  # noqa: PLC0415
+
+    manifest = load_manifest(kit_path)
+    folder = out or (kit_path if kit_path.is_dir() else kit_path.parent)
+    output.prepare(folder, ["score-sheet.yaml"], force)
+    return output.write_files(folder, {"score-sheet.yaml": blank_sheet(manifest, library).encode()})[0]
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _csv(debrief: Any) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["competency", "weight", *debrief.interviewers, "mean", "disagreement"])
+    for row in debrief.rows:
+        writer.writerow([row.id, row.weight, *(row.ratings[n] if row.ratings[n] is not None else "" for n in debrief.interviewers),
+                         "" if row.mean is None else round(row.mean, 3), "yes" if row.disagreement else ""])
+    writer.writerow(["weighted_total", "", *([""] * len(debrief.interviewers)),
+                     "" if debrief.weighted_total is None else round(debrief.weighted_total, 3), debrief.recommendation or ""])
+    return buffer.getvalue().encode()

@@ -21,6 +21,7 @@ from kit.select import Kit
 from kit.validate import Library
 
 DOCUMENTS = ("interviewer", "prescreen")
+CALIBRATION = "calibration"
 # Page content height = paper height less the top and bottom margins of print.css (20mm + 18mm).
 PAPER = {
     "a4": {"size": "A4", "content_height": "259mm"},
@@ -28,9 +29,17 @@ PAPER = {
 }
 
 
-def render_documents(library: Library, kit: Kit, people: People, kit_id: str, paper: str = "a4") -> dict[str, str]:
-    """The HTML of each document of the kit, keyed by document name."""
+def render_documents(
+    library: Library, kit: Kit, people: People, kit_id: str, paper: str = "a4", *,
+    forms: bool = False, calibration: bool = False,
+) -> dict[str, str]:
+    """The HTML of each document of the kit, keyed by document name.
+
+    With ``forms``, the packet's tick boxes and write-in areas are PDF form fields; with
+    ``calibration``, a calibration sheet (sample answers at each rating) is added.
+    """
     context = {
+        "forms": forms,
         "kit": kit,
         "role": kit.role,
         "plan": kit.plan,
@@ -45,7 +54,19 @@ def render_documents(library: Library, kit: Kit, people: People, kit_id: str, pa
         "highlight_css": Markup(_highlight_css()),
     }
     env = environment(template_folders(library))
-    return {name: template(env, f"{name}.html").render(context) for name in DOCUMENTS}
+    names = DOCUMENTS + ((CALIBRATION,) if calibration else ())
+    return {name: template(env, f"{name}.html").render(context) for name in names}
+
+
+def render_debrief(library: Library, debrief: Any) -> str:
+    """The HTML of the one-page debrief, from the same base layout and stylesheet."""
+    manifest = debrief.manifest
+    people = People(manifest.get("candidate"), None, manifest.get("date"))
+    context = {"kit": {"level": manifest["level"]}, "role": library.roles[manifest["role"]], "rubric": library.rubric,
+               "people": people, "debrief": debrief,
+               "kit_id": debrief.manifest["kit_id"], "paper": PAPER["a4"], "forms": False,
+               "highlight_css": Markup(_highlight_css())}
+    return template(environment(template_folders(library)), "debrief.html").render(context)
 
 
 def template_folders(library: Library) -> tuple[Path, ...]:
