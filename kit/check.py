@@ -16,7 +16,7 @@ from kit.errors import InputError, Problem
 from kit.layers import Layer
 from kit.merge import problem_at
 from kit.models import LEVELS, Question
-from kit.select import SelectionError, allocate, eligible, select_kit
+from kit.select import SelectionError, allocate, eligible, select_kit, select_plan
 from kit.validate import Library, load_library
 
 NEAR_DUPLICATE = 0.55  # cosine similarity of question wording above which two questions are flagged
@@ -76,6 +76,11 @@ def unfillable(library: Library) -> Iterator[Problem]:
                 select_kit(library, role.id, level)
             except SelectionError as exc:
                 yield _at(library, "role", role.id, ("levels", level), exc.format_message())
+            try:
+                if role.plan:
+                    select_plan(library, role.id, level)
+            except SelectionError as exc:
+                yield _at(library, "role", role.id, ("plan",), f"plan at {level}: {exc.format_message()}")
 
 
 def unmeasured(library: Library) -> Iterator[Problem]:
@@ -153,7 +158,7 @@ def coverage(library: Library) -> dict[str, dict[str, dict[str, tuple[int, int]]
         table[role.id] = {}
         for level in LEVELS:
             plan = role.levels.get(level)  # type: ignore[call-overload]
-            need = allocate(role, plan.questions) if plan else {}
+            need = allocate(role.competencies, plan.questions, role.id) if plan else {}
             pool: list[Question] = eligible(library, role.id, level, prescreen=False)
             table[role.id][level] = {w.id: (sum(q.competency == w.id for q in pool), need.get(w.id, 0))
                                      for w in role.competencies}

@@ -7,6 +7,8 @@ so ``kitgen --help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,13 +72,20 @@ Examples:
 @click.option("--pdf-variant", type=click.Choice(["pdf/a-3b"]),
               help="Archival PDF/A-3b (keeps the attached manifest; implies --no-forms).")
 @click.option("--calibration", is_flag=True, help="Also write calibration.pdf: sample answers at each rating.")
+@click.option("--plan", is_flag=True, help="One packet per stage of the role's interview plan, no question twice.")
+@click.option("--stage", metavar="STAGE", help="Only this stage of the plan (same questions as in the whole plan).")
+@click.option("--panel", type=click.IntRange(1, 8), default=1, show_default=True,
+              help="Interviewers per stage; each scores a share of the stage's competencies.")
+@click.option("--avoid", type=click.Path(path_type=Path, exists=True), multiple=True, metavar="PATH",
+              help="Earlier kits (kit.yaml, kit folders or an output folder) whose questions are not asked again.")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="A team's kitgen.yaml, layered over the built-ins (default: ./kitgen.yaml if present).")
 @click.version_option(__version__, "-V", "--version", prog_name="kitgen")
 @click.pass_context
 def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
         when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, no_forms: bool, pdf_variant: str | None,
-        calibration: bool, config: Path | None) -> None:
+        calibration: bool, plan: bool, stage: str | None, panel: int, avoid: tuple[Path, ...],
+        config: Path | None) -> None:
     """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
 
     Writes interviewer.pdf, prescreen.pdf and kit.yaml (the manifest) into
@@ -88,16 +97,16 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
     if not role or not level:
         raise click.UsageError("give both --role and --level, e.g. kitgen --role cv-engineer --level senior (roles: kitgen list)")
     from kit.manifest import People  # noqa: PLC0415
-    from kit.pipeline import Request, make_kit, steps  # noqa: PLC0415
+    from kit.pipeline import Request, make_kit  # noqa: PLC0415
     from kit.validate import load_library  # noqa: PLC0415
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force,
-                      forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration)
+                      forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration,
+                      plan=plan, stage=stage, panel=panel, avoid=avoid)
     layers = ctx.obj.layers()
-    show = sys.stderr.isatty()
-    with click.progressbar(length=steps(request), label="Making the kit", file=sys.stderr, hidden=not show) as bar:
-        paths = make_kit(request, load_library(layers), progress=lambda: bar.update(1))
+    with progress_bar("Printing") as progress:
+        paths = make_kit(request, load_library(layers), progress)
     for path in paths:
         click.echo(path)
     if len(layers) > 1:  # say so: a kitgen.yaml found in the current folder changes the kit
@@ -201,6 +210,25 @@ def schema_command(out: Path) -> None:
 
     for path in write_schemas(out):
         click.echo(path)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback ``(done, total)`` that draws a bar on a terminal's stderr."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr, hidden=not sys.stderr.isatty())
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def main() -> None:

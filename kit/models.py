@@ -111,6 +111,24 @@ class LevelPlan(Model):
         return self.minutes - self.opening - self.closing
 
 
+class Stage(Model):
+    """One interview of a hiring loop: the competencies it focuses on and its length."""
+
+    id: Id
+    title: Text
+    competencies: list[Id] = Field(min_length=1)
+    minutes: int = Field(ge=10, description="The whole interview, opening and closing included.")
+    questions: int = Field(ge=1)
+    opening: int = Field(5, ge=0)
+    closing: int = Field(5, ge=0)
+
+    @model_validator(mode="after")
+    def _room_for_questions(self) -> Stage:
+        if self.minutes <= self.opening + self.closing:
+            raise ValueError("minutes must leave time for questions after the opening and closing")
+        return self
+
+
 class Role(Model):
     """A role profile: what the role does, the competencies it weighs, and each level's plan."""
 
@@ -120,6 +138,7 @@ class Role(Model):
     summary: Text
     competencies: list[Weight] = Field(min_length=1)
     levels: dict[Level, LevelPlan]
+    plan: list[Stage] = Field([], description="The interviews of the hiring loop (kitgen --plan), in order.")
 
 
 class ReferenceSection(Model):

@@ -18,9 +18,9 @@ from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
 from kit.assets import asset_dir
+from kit.manifest import MANIFEST_NAME
 
 log = logging.getLogger(__name__)
-MANIFEST_NAME = "kit.yaml"
 
 
 class AssetsOnlyFetcher(URLFetcher):

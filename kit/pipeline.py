@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from kit import output
-from kit.manifest import People, manifest
-from kit.errors import KitgenError
-from kit.render import DOCUMENTS, render_debrief, render_documents, template_folders
-from kit.select import select_kit
+from kit.manifest import People, manifest, used_questions
+from kit.errors import KitgenError, unknown
+from kit.render import render_debrief, render_documents, template_folders
+from kit.select import Kit, select_kit, select_plan
 from kit.validate import Library
 
 
@@ -38,50 +38,62 @@ class Request:
     forms: bool = True
     pdf_variant: str | None = None
     calibration: bool = False
+    plan: bool = False  # one packet per stage of the role's interview plan
+    stage: str | None = None  # only this stage of the plan
+    panel: int = 1  # interviewers per stage
+    avoid: tuple[Path, ...] = ()  # earlier kits whose questions are not asked again
 
 
-def steps(request: Request) -> int:
-    """How many times :func:`make_kit` reports progress."""
-    return 3 + len(DOCUMENTS) + request.calibration
+Progress = Callable[[int, int], None]  # (documents printed, documents in all)
 
 
-def make_kit(request: Request, library: Library, progress: Callable[[], None] = lambda: None) -> list[Path]:
-    """Make one kit from ``library`` and return the paths written."""
-    kit = select_kit(library, request.role, request.level, request.seed)
-    record = manifest(kit, request.people)
+def select(request: Request, library: Library) -> list[Kit]:
+    """The kit, or a plan's kits (one per stage and panel member), leaving out earlier kits' questions."""
+    exclude = used_questions(request.avoid)
+    if not (request.plan or request.stage or request.panel > 1):
+        return [select_kit(library, request.role, request.level, request.seed, exclude)]
+    kits = select_plan(library, request.role, request.level, request.seed, exclude, request.panel)
+    if request.stage:
+        stages = list(dict.fromkeys(k.stage.id for k in kits if k.stage))
+        kits = [k for k in kits if k.stage and k.stage.id == request.stage]
+        if not kits:
+            raise KitgenError(unknown("stage", request.stage, stages))
+    return kits
+
+
+def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None) -> list[Path]:
+    """Make one kit (or a plan's packets) from ``library`` and return the paths written."""
+    kits = select(request, library)
+    record = manifest(kits, request.people)
     manifest_bytes = yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode()
-    pages = render_documents(library, kit, request.people, record["kit_id"], request.paper,
+    pages = render_documents(library, kits, request.people, record["kit_id"], request.paper,
                              forms=request.forms, calibration=request.calibration)
-    progress()
 
-    folder = output.kit_folder(request.out, kit.role.id, kit.level, request.people.candidate)
+    folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate)
     extensions = ("pdf", "html") if request.html else ("pdf",)
     names = [f"{doc}.{ext}" for doc in pages for ext in extensions] + ["kit.yaml"]
     output.prepare(folder, names, request.force)
-    progress()
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
 
     files: dict[str, bytes] = {}
-    for doc, html in pages.items():
+    for done, (doc, html) in enumerate(pages.items(), 1):
         files[f"{doc}.pdf"] = print_pdf(html, template_folders(library), manifest=manifest_bytes,
                                         variant=request.pdf_variant)
         if request.html:
             files[f"{doc}.html"] = html.encode()
-        progress()
+        progress(done, len(pages))
     files["kit.yaml"] = manifest_bytes
-    paths = output.write_files(folder, files)
-    progress()
-    return paths
+    return output.write_files(folder, files)
 
 
 def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool
                  ) -> tuple[Any, list[Path]]:
     """Score filled packets and score sheets of one kit; write debrief.pdf, scores.json and scores.csv."""
-    from kit.score import load_manifest, read_input, score  # noqa: PLC0415
+    from kit.score import kit_manifest, read_input, score  # noqa: PLC0415
 
     if not inputs:
         raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
-    manifest = load_manifest(kit_path or inputs[0])
+    manifest = kit_manifest(kit_path or inputs[0])
     if manifest["role"] not in library.roles:
         raise KitgenError(f"kit {manifest['kit_id']} is for role {manifest['role']!r}, which this library lacks; "
                           "pass the --config the kit was made with")
@@ -98,7 +110,8 @@ def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, ou
 
 def write_blank_sheet(kit_path: Path, library: Library, out: Path | None, force: bool) -> Path:
     """The YAML score sheet a paper packet's ratings are typed into."""
-    from kit.score import blank_sheet, load_manifest  # noqa: PLC0415
+    from kit.manifest import load_manifest  # noqa: PLC0415
+    from kit.score import blank_sheet  # noqa: PLC0415
 
     manifest = load_manifest(kit_path)
     folder = out or (kit_path if kit_path.is_dir() else kit_path.parent)

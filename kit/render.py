@@ -20,7 +20,6 @@ from kit.models import Question
 from kit.select import Kit
 from kit.validate import Library
 
-DOCUMENTS = ("interviewer", "prescreen")
 CALIBRATION = "calibration"
 # Page content height = paper height less the top and bottom margins of print.css (20mm + 18mm).
 PAPER = {
@@ -30,32 +29,42 @@ PAPER = {
 
 
 def render_documents(
-    library: Library, kit: Kit, people: People, kit_id: str, paper: str = "a4", *,
+    library: Library, kits: list[Kit], people: People, kit_id: str, paper: str = "a4", *,
     forms: bool = False, calibration: bool = False,
 ) -> dict[str, str]:
-    """The HTML of each document of the kit, keyed by document name.
+    """The HTML of each document, keyed by name: an interviewer packet per kit (one, or one per
+    stage and panel member of a plan), the prescreen sheet and, if asked, the calibration sheet.
 
-    With ``forms``, the packet's tick boxes and write-in areas are PDF form fields; with
-    ``calibration``, a calibration sheet (sample answers at each rating) is added.
+    With ``forms``, the packets' tick boxes and write-in areas are PDF form fields.
     """
-    context = {
-        "forms": forms,
-        "kit": kit,
-        "role": kit.role,
-        "plan": kit.plan,
-        "rubric": library.rubric,
-        "competency": library.competency,
-        "weights": [(library.competency(w.id), w.weight) for w in kit.role.competencies],
-        "reference": [section for section in library.reference.sections if kit.role.id in section.roles],
-        "people": people,
-        "kit_id": kit_id,
-        "paper": PAPER[paper],
-        "time_plan": _time_plan(kit, library),
-        "highlight_css": Markup(_highlight_css()),
-    }
     env = environment(template_folders(library))
-    names = DOCUMENTS + ((CALIBRATION,) if calibration else ())
-    return {name: template(env, f"{name}.html").render(context) for name in names}
+    shared = {
+        "forms": forms, "rubric": library.rubric, "competency": library.competency, "people": people,
+        "kit_id": kit_id, "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
+        "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
+        "coverage": _coverage(kits, library) if kits[0].stage else None,
+        "all_questions": [q for kit in kits for q in kit.questions],
+    }
+
+    def page(name: str, kit: Kit) -> str:
+        context = {**shared, "kit": kit, "role": kit.role, "plan": kit.plan, "time_plan": _time_plan(kit, library),
+                   "weights": [(library.competency(w.id), w.weight) for w in kit.weights]}
+        return template(env, f"{name}.html").render(context)
+
+    pages = {kit.name: page("interviewer", kit) for kit in kits}
+    pages["prescreen"] = page("prescreen", kits[0])
+    if calibration:
+        pages[CALIBRATION] = page(CALIBRATION, kits[0])
+    return pages
+
+
+def _coverage(kits: list[Kit], library: Library) -> dict[str, Any]:
+    """For a plan's cover page: questions per competency (rows) and stage (columns)."""
+    stages = list({kit.stage.id: kit.stage for kit in kits if kit.stage}.values())
+    rows = [(library.competency(w.id), w.weight,
+             [sum(q.competency == w.id for k in kits if k.stage == st for q in k.questions) for st in stages])
+            for w in kits[0].role.competencies]
+    return {"stages": stages, "rows": rows}
 
 
 def render_debrief(library: Library, debrief: Any) -> str:

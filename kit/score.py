@@ -17,9 +17,8 @@ from typing import Any
 import yaml
 
 from kit.errors import KitgenError
+from kit.manifest import MANIFEST_NAME, load_manifest
 from kit.validate import Library
-
-MANIFEST_NAME = "kit.yaml"
 
 
 @dataclass(frozen=True)
@@ -81,18 +80,9 @@ class Debrief:
         return "\n".join(lines)
 
 
-def load_manifest(path: Path) -> dict[str, Any]:
+def kit_manifest(path: Path) -> dict[str, Any]:
     """A kit's manifest from its folder, its kit.yaml, or the attachment of one of its PDFs."""
-    if path.suffix.lower() == ".pdf":
-        return _attached_manifest(path)
-    file = path / MANIFEST_NAME if path.is_dir() else path
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KitgenError(f"{file}: cannot read the kit manifest ({exc}); point --kit at a kit folder or its kit.yaml") from None
-    if not isinstance(data, dict) or "kit_id" not in data:
-        raise KitgenError(f"{file}: not a kitgen kit manifest (no kit_id)")
-    return data
+    return _attached_manifest(path) if path.suffix.lower() == ".pdf" else load_manifest(path)
 
 
 def read_input(path: Path, manifest: dict[str, Any], library: Library) -> Sheet:

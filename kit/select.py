@@ -11,23 +11,29 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from kit.errors import KitgenError, unknown
-from kit.models import LEVELS, Level, LevelPlan, Question, Role
+from kit.models import LEVELS, Level, LevelPlan, Question, Role, Stage, Weight
 from kit.validate import Library
 
 
 @dataclass(frozen=True)
 class Kit:
-    """What goes on the page: the role and level, and the questions chosen for them."""
+    """What goes on one interviewer's pages: the questions, their timing and what is scored."""
 
     role: Role
     level: Level
     seed: int
     questions: tuple[Question, ...]
     prescreen: tuple[Question, ...]
+    plan: LevelPlan  # the timing of this interview
+    weights: tuple[Weight, ...]  # the competencies this interviewer scores
+    stage: Stage | None = None  # the stage of a hiring loop, for --plan
+    member: tuple[int, int] | None = None  # (k, n): interviewer k of a panel of n
 
     @property
-    def plan(self) -> LevelPlan:
-        return self.role.levels[self.level]
+    def name(self) -> str:
+        """``interviewer``, or ``interviewer-<stage>[-<k>]`` for the packets of a plan."""
+        parts = ["interviewer", self.stage.id if self.stage else None, str(self.member[0]) if self.member else None]
+        return "-".join(p for p in parts if p)
 
 
 class SelectionError(KitgenError):
@@ -84,21 +90,91 @@ def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclud
     """
     role = find_role(library, role_id, level)
     plan = role.levels[level]  # type: ignore[index]
-    rng = random.Random(f"{role.id}/{level}/{seed}")
-    order = [c.id for c in library.rubric.competencies]
+    picker = _Picker(library, role, level, seed, exclude)
+    counts = allocate(role.competencies, plan.questions, f"role {role.id!r}")
+    chosen = picker.interview(counts, plan.question_minutes, "interview")
+    return Kit(role, level, seed, chosen, picker.prescreen(plan), plan, tuple(role.competencies))  # type: ignore[arg-type]
 
-    pool = _ranked(eligible(library, role.id, level, False, exclude), rng)
-    counts = allocate(role, plan.questions)
-    groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=order.index)}
-    where = f"{role.id} {level}"
-    _check_supply(groups, counts, where, "interview")
-    chosen = _fit(groups, counts, plan.question_minutes, f"the {where} interview")
 
-    screen_pool = _ranked(eligible(library, role.id, level, True, exclude), rng)
-    _check_supply({"prescreen": screen_pool}, {"prescreen": plan.prescreen}, where, "prescreen")
-    spread = _spread(screen_pool, order)
-    screen = _fit({"prescreen": spread}, {"prescreen": plan.prescreen}, plan.prescreen_minutes, f"the {where} prescreen")
-    return Kit(role, level, seed, tuple(chosen), tuple(sorted(screen, key=lambda q: order.index(q.competency))))  # type: ignore[arg-type]
+def select_plan(
+    library: Library, role_id: str, level: str, seed: int = 1, exclude: Collection[str] = (), panel: int = 1
+) -> list[Kit]:
+    """One kit per stage of the role's hiring loop (per interviewer with ``panel``), no question twice.
+
+    Each stage's questions go to its competencies by weight; a panel splits a stage's
+    competencies between its interviewers, who share the stage's time in proportion.
+    """
+    role = find_role(library, role_id, level)
+    if not role.plan:
+        raise KitgenError(f"role {role.id!r} has no interview plan; add `plan:` stages to its profile")
+    level_plan = role.levels[level]  # type: ignore[index]
+    picker = _Picker(library, role, level, seed, exclude)
+    screen = picker.prescreen(level_plan)
+    kits = []
+    for stage in role.plan:
+        weights = [w for w in role.competencies if w.id in stage.competencies]
+        counts = allocate(weights, stage.questions, f"{role.id} stage {stage.id}")
+        members = _split(counts, min(panel, len(counts)))
+        for number, member in enumerate(members, 1):
+            share = {cid: counts[cid] for cid in member}
+            budget = (stage.minutes - stage.opening - stage.closing) * sum(share.values()) // stage.questions
+            chosen = picker.interview(share, budget, f"stage {stage.id!r}")
+            timing = LevelPlan.model_construct(minutes=stage.opening + budget + stage.closing, questions=len(chosen),
+                                               opening=stage.opening, closing=stage.closing,
+                                               prescreen=level_plan.prescreen, prescreen_minutes=level_plan.prescreen_minutes)
+            kits.append(Kit(role, level, seed, chosen, screen, timing,  # type: ignore[arg-type]
+                            tuple(w for w in weights if w.id in member), stage,
+                            (number, len(members)) if len(members) > 1 else None))
+    return kits
+
+
+class _Picker:
+    """Draws questions for one role and level, never the same one twice."""
+
+    def __init__(self, library: Library, role: Role, level: str, seed: int, exclude: Collection[str]) -> None:
+        self.library, self.role, self.level = library, role, level
+        self.rng = random.Random(f"{role.id}/{level}/{seed}")
+        self.order = [c.id for c in library.rubric.competencies]
+        self.used = set(exclude)
+        self.avoided = len(self.used)
+
+    def interview(self, counts: dict[str, int], budget: int, what: str) -> tuple[Question, ...]:
+        pool = _ranked(eligible(self.library, self.role.id, self.level, False, self.used), self.rng)
+        groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=self.order.index)}
+        self._check_supply(groups, counts, what)
+        chosen = _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}")
+        self.used.update(q.id for q in chosen)
+        return tuple(chosen)
+
+    def prescreen(self, plan: LevelPlan) -> tuple[Question, ...]:
+        pool = _ranked(eligible(self.library, self.role.id, self.level, True, self.used), self.rng)
+        self._check_supply({"prescreen": pool}, {"prescreen": plan.prescreen}, "prescreen")
+        chosen = _fit({"prescreen": _spread(pool, self.order)}, {"prescreen": plan.prescreen}, plan.prescreen_minutes,
+                      f"the {self.role.id} {self.level} prescreen")
+        self.used.update(q.id for q in chosen)
+        return tuple(sorted(chosen, key=lambda q: self.order.index(q.competency)))
+
+    def _check_supply(self, groups: dict[str, list[Question]], counts: dict[str, int], what: str) -> None:
+        short = [(cid, counts[cid], len(groups[cid])) for cid in groups if len(groups[cid]) < counts[cid]]
+        if short:
+            detail = "; ".join(f"{cid} needs {need}, has {have} ({need - have} short)" for cid, need, have in short)
+            ran_out = f" after leaving out {self.avoided} questions of earlier kits" if self.avoided else ""
+            kind = "prescreen" if what == "prescreen" else "interview"
+            raise SelectionError(
+                f"the bank cannot fill the {self.role.id} {self.level} {what}{ran_out}: {detail}; "
+                f"add {kind} questions tagged with this role and level"
+            )
+
+
+def _split(counts: dict[str, int], members: int) -> list[list[str]]:
+    """Competencies shared between panel members, heaviest first, to even out their questions."""
+    groups: list[list[str]] = [[] for _ in range(members)]
+    load = [0] * members
+    for cid in sorted(counts, key=lambda c: -counts[c]):
+        k = load.index(min(load))
+        groups[k].append(cid)
+        load[k] += counts[cid]
+    return groups
 
 
 def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]:
@@ -108,12 +184,12 @@ def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]
     return sorted(shuffled, key=lambda q: len(q.levels))
 
 
-def allocate(role: Role, total: int) -> dict[str, int]:
+def allocate(competencies: Iterable[Weight], total: int, who: str = "the role") -> dict[str, int]:
     """Questions per competency: one each, the rest by largest remainder of the weights."""
-    weights = {c.id: c.weight for c in role.competencies}
+    weights = {c.id: c.weight for c in competencies}
     if total < len(weights):
         raise SelectionError(
-            f"role {role.id!r} weighs {len(weights)} competencies but asks for {total} questions; "
+            f"{who} weighs {len(weights)} competencies but asks for {total} questions; "
             f"raise `questions` to at least {len(weights)} in its profile"
         )
     whole = sum(weights.values())
@@ -126,16 +202,6 @@ def allocate(role: Role, total: int) -> dict[str, int]:
         cid = max((c for c in counts if counts[c] > 1), key=lambda c: counts[c] - share[c])
         counts[cid] -= 1
     return counts
-
-
-def _check_supply(groups: dict[str, list[Question]], counts: dict[str, int], where: str, what: str) -> None:
-    short = [(cid, counts[cid], len(groups[cid])) for cid in groups if len(groups[cid]) < counts[cid]]
-    if short:
-        detail = "; ".join(f"{cid} needs {need}, has {have} ({need - have} short)" for cid, need, have in short)
-        raise SelectionError(
-            f"the bank cannot fill the {where} {what}: {detail}; "
-            f"add {what} questions tagged with this role and level"
-        )
 
 
 def _spread(ranked: list[Question], order: list[str]) -> list[Question]:

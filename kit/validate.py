@@ -149,8 +149,15 @@ def _cross_check(
             if not set(anchors) <= set(ratings):
                 yield entry.problem(("level_anchors", level), f"competency {comp.id!r}: ratings must be among {ratings}")
     for role in roles.values():
+        entry = entries["role"][role.id]
+        weighed = [w.id for w in role.competencies]
         for index, weight in enumerate(role.competencies):
-            yield from _missing(entries["role"][role.id], ("competencies", index), [weight.id], "competency", competencies)
+            yield from _missing(entry, ("competencies", index), [weight.id], "competency", competencies)
+        for index, stage in enumerate(role.plan):
+            yield from _missing(entry, ("plan", index, "competencies"), stage.competencies, "competency the role weighs", weighed)
+        uncovered = set(weighed) - {c for stage in role.plan for c in stage.competencies}
+        if role.plan and uncovered:
+            yield entry.problem(("plan",), f"role {role.id!r}: no stage of its plan covers {', '.join(sorted(uncovered))}")
     for question in questions.values():
         entry = entries["question"][question.id]
         yield from _missing(entry, ("competency",), [question.competency], "competency", competencies)

@@ -85,8 +85,9 @@ def test_duplicate_question_id_within_a_layer(team: Team) -> None:
 
 def test_role_weighing_an_undefined_competency(team: Team) -> None:
     path = team.write("roles/ops.yaml", "id: ops-engineer\nextends: cv-engineer\ncompetencies:\n  - {id: mlops, weight: 2}\n")
-    (found,) = problems(team)
-    assert found.startswith(f"{path}:4:5: 'ops-engineer': unknown competency 'mlops'")
+    found = problems(team)
+    assert found[0].startswith(f"{path}:4:5: 'ops-engineer': unknown competency 'mlops'")
+    assert found[1].endswith("role 'ops-engineer': no stage of its plan covers mlops")  # the inherited plan
 
 
 def test_role_extending_an_unknown_role(team: Team) -> None:
