@@ -6,6 +6,7 @@ so ``kitgen --help`` and ``--version`` start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -132,6 +133,36 @@ def questions_command(sources: Sources, role: str, level: str, fmt: str) -> None
     from kit.catalogue import export  # noqa: PLC0415
 
     click.echo(export(sources.library(), role, level, fmt))
+
+
+@cli.command("batch")
+@click.argument("roster", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("output"), show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="all cores")
+@click.option("--vary", is_flag=True, help="Give each candidate of a role and level an equivalent rotation of questions.")
+@click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False), default="a4", show_default=True)
+@click.option("--no-forms", is_flag=True, help="Flat print version.")
+@click.pass_obj
+def batch_command(sources: Sources, roster: Path, out: Path, workers: int, vary: bool, paper: str, no_forms: bool) -> None:
+    """Make every candidate's kit from a roster CSV (candidate, role, level[, interviewer, seed, stage]).
+
+    Kits already complete in OUT are skipped, so an interrupted batch resumes where it stopped;
+    OUT/print.pdf merges every kit's packets for one print job. Exit 1 if any row failed.
+    """
+    from kit.batch import merge_for_print, read_roster, run_batch, seeds  # noqa: PLC0415
+
+    rows = seeds(read_roster(roster), vary)
+    with progress_bar("Making kits") as progress:
+        outcomes = run_batch(rows, sources.layers(), out, workers,
+                             {"paper": paper.lower(), "forms": not no_forms}, progress)
+    made = [o for o in outcomes if o.folder]
+    click.echo(f"{sum(not o.skipped for o in made)} kits made, {sum(o.skipped for o in made)} already complete, "
+               f"{len(outcomes) - len(made)} failed")
+    for failed in (o for o in outcomes if o.error):
+        click.echo(f"{roster}:{failed.line}: {failed.error}", err=True)
+    if made:
+        click.echo(merge_for_print([o.folder for o in made if o.folder], out / "print.pdf"))
+    sys.exit(1 if len(made) < len(outcomes) else 0)
 
 
 @cli.command("check")
