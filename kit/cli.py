@@ -118,9 +118,15 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
 @click.pass_obj
 def list_command(sources: Sources) -> None:
     """Show roles, levels and competencies with their question counts."""
-    from kit.catalogue import overview  # noqa: PLC0415
+    from kit.cache import memo_text  # noqa: PLC0415
 
-    click.echo(overview(sources.library()))
+    def compute() -> str:
+        from kit.catalogue import overview  # noqa: PLC0415 - pydantic and the bank only on a cache miss
+
+        return overview(sources.library())
+
+    layers = sources.layers()
+    click.echo(memo_text("list", [path for layer in layers for path in layer.files], compute))
 
 
 @cli.command("questions")

@@ -27,6 +27,11 @@ class Layer:
     fairness: tuple[Path, ...] = ()
     templates: Path | None = None
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every YAML file of the layer."""
+        return self.banks + self.rubrics + self.roles + self.reference + self.fairness
+
 
 def builtin_layer() -> Layer:
     """kitgen's own banks, rubric, roles, reference card, fairness terms and templates."""

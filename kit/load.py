@@ -7,12 +7,15 @@ of carrying marks through every load.
 
 from __future__ import annotations
 
+import gc
+import marshal
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from kit import cache
 from kit.errors import InputError, Problem
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -35,11 +38,32 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse one YAML file; a syntax error or unreadable file becomes an :class:`InputError`."""
+    """Parse one YAML file; a syntax error or unreadable file becomes an :class:`InputError`.
+
+    Parsed files are cached by content (as marshal data: plain values only, nothing that runs),
+    because parsing YAML is most of the cost of loading a large bank.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Problem(path, None, f"cannot read this file: {_reason(exc)}")]) from None
+    name = f"yaml-{cache.key(raw)}.marshal"
+    if (hit := cache.read(name)) is not None:
+        try:
+            return marshal.loads(hit)
+        except (EOFError, ValueError, TypeError):
+            pass
+    data = _parse(path, text)
+    try:
+        cache.write(name, marshal.dumps(data))
+    except ValueError:  # a value marshal cannot hold (a YAML date): just not cached
+        pass
+    return data
+
+
+def _parse(path: Path, text: str) -> Any:
+    gc.disable()  # the collector costs more than half of parsing a large file of small objects
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -49,6 +73,8 @@ def read_yaml(path: Path) -> Any:
         raise InputError([Problem(path, where, f"not valid YAML: {message}; fix the syntax there")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(path, None, f"not valid YAML: {exc}")]) from None
+    finally:
+        gc.enable()
 
 
 def yaml_files(folder: Path) -> list[Path]:

@@ -18,9 +18,10 @@ QUICK_START = ["--role", "cv-engineer", "--level", "senior"]
 
 
 @pytest.fixture(autouse=True)
-def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pin the PDF timestamps so two runs can be compared."""
+def _fixed_clock_and_own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Pin the PDF timestamps so two runs can be compared, and keep kitgen's cache in the test tree."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    monkeypatch.setenv("KITGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture
