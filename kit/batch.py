@@ -135,8 +135,8 @@ def merge_for_print(folders: list[Path], target: Path) -> Path:
                 source = pikepdf.Pdf.open(pdf)
                 source.flatten_annotations("all")
                 merged.pages.extend(source.pages)
-    buffer = io.BytesIO()
-    merged.save(buffer)
+        buffer = io.BytesIO()
+        merged.save(buffer)
     output.prepare(target.parent, [target.name], force=True)
     return output.write_files(target.parent, {target.name: buffer.getvalue()})[0]
 
