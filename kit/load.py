@@ -21,8 +21,20 @@ from kit.errors import InputError, Problem
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Bounds that no real bank comes near, so hostile files end quickly with a clear error.
+MAX_BYTES = 32 * 1024 * 1024  # one file
+MAX_NODES = 2_000_000  # values once aliases are expanded ("billion laughs")
+MAX_DEPTH = 64  # nesting
+
+
 class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    """Safe loader that refuses a key given twice in one mapping (PyYAML keeps the last), and
+    documents that would expand past :data:`MAX_NODES` values or nest deeper than :data:`MAX_DEPTH`.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_size(node)
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -37,6 +49,29 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 
+def _check_size(root: yaml.Node) -> None:
+    """Count the values a document expands to, aliases included, in time linear in its nodes."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if id(node) in sizes and not done:
+            continue
+        if depth > MAX_DEPTH:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"values are nested more than {MAX_DEPTH} deep", node.start_mark)
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else \
+            list(node.value) if isinstance(node, yaml.SequenceNode) else []
+        if done:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_NODES:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"aliases expand this document past {MAX_NODES:,} values", node.start_mark)
+        else:
+            stack.append((node, depth, True))
+            stack += [(child, depth + 1, False) for child in children if id(child) not in sizes]
+
+
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; a syntax error or unreadable file becomes an :class:`InputError`.
 
@@ -44,6 +79,8 @@ def read_yaml(path: Path) -> Any:
     because parsing YAML is most of the cost of loading a large bank.
     """
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError([Problem(path, None, f"larger than {MAX_BYTES // 2**20} MB; split it into smaller files")])
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,6 +110,8 @@ def _parse(path: Path, text: str) -> Any:
         raise InputError([Problem(path, where, f"not valid YAML: {message}; fix the syntax there")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(path, None, f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Problem(path, None, "values are nested too deeply to read")]) from None
     finally:
         gc.enable()
 

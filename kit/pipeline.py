@@ -83,7 +83,7 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
             files[f"{doc}.html"] = html.encode()
         progress(done, len(pages))
     files["kit.yaml"] = manifest_bytes
-    return output.write_files(folder, files)
+    return output.write_files(folder, files, request.force)
 
 
 def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool
@@ -105,7 +105,7 @@ def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, ou
 
     manifest_bytes = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True).encode()
     files["debrief.pdf"] = print_pdf(render_debrief(library, debrief), template_folders(library), manifest=manifest_bytes)
-    return debrief, output.write_files(folder, files)
+    return debrief, output.write_files(folder, files, force)
 
 
 def write_blank_sheet(kit_path: Path, library: Library, out: Path | None, force: bool) -> Path:
@@ -116,7 +116,7 @@ def write_blank_sheet(kit_path: Path, library: Library, out: Path | None, force:
     manifest = load_manifest(kit_path)
     folder = out or (kit_path if kit_path.is_dir() else kit_path.parent)
     output.prepare(folder, ["score-sheet.yaml"], force)
-    return output.write_files(folder, {"score-sheet.yaml": blank_sheet(manifest, library).encode()})[0]
+    return output.write_files(folder, {"score-sheet.yaml": blank_sheet(manifest, library).encode()}, force)[0]
 
 
 def _json(data: dict[str, Any]) -> bytes:

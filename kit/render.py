@@ -123,6 +123,7 @@ def environment(folders: tuple[Path, ...]) -> Environment:
         loader=ChoiceLoader([FileSystemLoader(list(folders)), PrefixLoader({"kitgen": own})]),
         autoescape=True,
         undefined=StrictUndefined,
+        finalize=printable,
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -130,6 +131,16 @@ def environment(folders: tuple[Path, ...]) -> Environment:
     env.filters["inline"] = inline
     env.filters["answer_lines"] = answer_lines
     return env
+
+
+_CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A)) | dict.fromkeys(range(0x7F, 0xA0))
+
+
+def printable(value: Any) -> Any:
+    """Every value printed drops control characters (YAML escapes and names can carry them)."""
+    if isinstance(value, Markup):
+        return Markup(str(value).translate(_CONTROL))
+    return value.translate(_CONTROL) if isinstance(value, str) else value
 
 
 def markdown(text: str) -> Markup:

@@ -25,5 +25,5 @@ def scaffold(folder: Path) -> list[Path]:
     written: list[Path] = []
     for target_folder, contents in by_folder.items():
         output.prepare(target_folder, list(contents), force=False)
-        written += output.write_files(target_folder, contents)
+        written += output.write_files(target_folder, contents, force=False)
     return written + write_schemas(folder / "schemas")
