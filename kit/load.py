@@ -108,8 +108,12 @@ def _parse(path: Path, text: str) -> Any:
         where = (mark.line + 1, mark.column + 1) if mark else None
         message = " ".join(part for part in (exc.context, exc.problem) if part)
         raise InputError([Problem(path, where, f"not valid YAML: {message}; fix the syntax there")]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise InputError([Problem(path, (line, column), f"not valid YAML: {exc.reason} (character {exc.character!r})")]) from None
     except yaml.YAMLError as exc:
-        raise InputError([Problem(path, None, f"not valid YAML: {exc}")]) from None
+        raise InputError([Problem(path, None, "not valid YAML: " + " ".join(str(exc).split()))]) from None
     except RecursionError:
         raise InputError([Problem(path, None, "values are nested too deeply to read")]) from None
     finally:
