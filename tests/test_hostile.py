@@ -178,3 +178,15 @@ def test_two_runs_on_one_folder_never_mix_their_kits(tmp_path: Path) -> None:
         attached = yaml.safe_load(PdfReader(folder / name).attachments["kit.yaml"][0])
         assert attached["kit_id"] == manifest["kit_id"], name
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.skipif(not subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True).stdout.strip(),
+                    reason="no CJK font installed (CI installs Debian's fonts-noto-cjk)")
+def test_missing_glyphs_fall_back_to_a_font_that_has_them(run, tmp_path: Path) -> None:
+    result = run(*QUICK_START, "--candidate", "山田 花子 Ζωή Øyvind", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    (folder,) = tmp_path.iterdir()
+    reader = PdfReader(folder / "prescreen.pdf")
+    assert "山田花子ΖωήØyvind" in squash(reader.pages[0].extract_text())
+    fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
+    assert any("CJK" in font for font in fonts), fonts
