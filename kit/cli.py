@@ -44,6 +44,10 @@ Examples:
   kitgen --role cv-engineer --level senior
   kitgen --role nlp-engineer --level mid --candidate "Ada Lovelace" --interviewer "Grace Hopper"
   kitgen --role dl-scientist --level staff --seed 7 --paper letter --format html --out kits/
+  kitgen --role cv-engineer --level senior --plan --panel 2
+  kitgen --role cv-engineer --level senior --avoid output/ --out round2/
+  kitgen batch roster.csv --out kits/
+  kitgen score --kit output/cv-engineer-senior grace.pdf alan.pdf
   kitgen list
   kitgen questions --role cv-engineer --level junior --format json
   kitgen init team-kit && kitgen --config team-kit/kitgen.yaml --role cv-platform-engineer --level senior
