@@ -81,3 +81,17 @@ def test_killed_batch_leaves_only_complete_kits_and_resumes(tmp_path: Path) -> N
     assert all(complete(f) for f in out.iterdir() if f.is_dir())
     assert all({p.name: p.stat().st_mtime_ns for p in f.iterdir()} == files for f, files in done.items())
     assert (out / "print.pdf").is_file()
+
+
+def test_a_row_that_cannot_be_written_fails_alone(run, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level\nAda,cv-engineer,senior\nAlan,cv-engineer,senior\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cv-engineer-senior-ada").write_text("a file where Ada's folder should go")
+    result = run("batch", roster, "--out", out, "--workers", "2")
+    assert result.exit_code == 1
+    assert f"{roster}:2: cannot write to output folder" in result.stderr
+    assert "1 kits made, 0 already complete, 1 failed" in result.stdout
+    assert complete(out / "cv-engineer-senior-alan")
+    assert (out / "cv-engineer-senior-ada").read_text() == "a file where Ada's folder should go"
