@@ -1,7 +1,7 @@
 """Step 1, load: read YAML files into plain Python data, safely, refusing duplicate keys.
 
 Parsing uses libyaml's C loader where it is installed. Line numbers are only needed when
-something is wrong, so :func:`line_of` re-reads one file with the composer on demand instead
+something is wrong, so :func:`position` re-reads one file with the composer on demand instead
 of carrying marks through every load.
 """
 

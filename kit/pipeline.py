@@ -47,7 +47,7 @@ class Request:
 Progress = Callable[[int, int], None]  # (documents printed, documents in all)
 
 
-def select(request: Request, library: Library) -> list[Kit]:
+def choose_kits(request: Request, library: Library) -> list[Kit]:
     """The kit, or a plan's kits (one per stage and panel member), leaving out earlier kits' questions."""
     exclude = used_questions(request.avoid)
     if not (request.plan or request.stage or request.panel > 1):
@@ -63,7 +63,7 @@ def select(request: Request, library: Library) -> list[Kit]:
 
 def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None) -> list[Path]:
     """Make one kit (or a plan's packets) from ``library`` and return the paths written."""
-    kits = select(request, library)
+    kits = choose_kits(request, library)
     record = manifest(kits, request.people)
     manifest_bytes = yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode()
     pages = render_documents(library, kits, request.people, record["kit_id"], request.paper,
