@@ -90,18 +90,16 @@ class Weight(Model):
     weight: float = Field(1.0, gt=0, description="Relative weight on the scorecard (equal unless stated).")
 
 
-class LevelPlan(Model):
-    """How one level's interview runs: its length, question count and prescreen."""
+class Timing(Model):
+    """An interview's length and question count; its questions get what opening and closing leave."""
 
-    minutes: int = Field(ge=10, description="Whole interview, opening and closing included.")
+    minutes: int = Field(ge=10, description="The whole interview, opening and closing included.")
     questions: int = Field(ge=1, description="Interview questions asked.")
     opening: int = Field(5, ge=0, description="Minutes for welcome and introductions.")
-    closing: int = Field(10, ge=0, description="Minutes for the candidate's questions and close.")
-    prescreen: int = Field(ge=1, description="Questions on the candidate prescreen sheet.")
-    prescreen_minutes: int = Field(ge=1)
+    closing: int = Field(5, ge=0, description="Minutes for the candidate's questions and close.")
 
     @model_validator(mode="after")
-    def _room_for_questions(self) -> LevelPlan:
+    def _room_for_questions(self) -> Timing:
         if self.minutes <= self.opening + self.closing:
             raise ValueError("minutes must leave time for questions after the opening and closing")
         return self
@@ -111,22 +109,20 @@ class LevelPlan(Model):
         return self.minutes - self.opening - self.closing
 
 
-class Stage(Model):
+class LevelPlan(Timing):
+    """How one level's interview runs: its length, question count and prescreen."""
+
+    closing: int = Field(10, ge=0, description="Minutes for the candidate's questions and close.")
+    prescreen: int = Field(ge=1, description="Questions on the candidate prescreen sheet.")
+    prescreen_minutes: int = Field(ge=1)
+
+
+class Stage(Timing):
     """One interview of a hiring loop: the competencies it focuses on and its length."""
 
     id: Id
     title: Text
     competencies: list[Id] = Field(min_length=1)
-    minutes: int = Field(ge=10, description="The whole interview, opening and closing included.")
-    questions: int = Field(ge=1)
-    opening: int = Field(5, ge=0)
-    closing: int = Field(5, ge=0)
-
-    @model_validator(mode="after")
-    def _room_for_questions(self) -> Stage:
-        if self.minutes <= self.opening + self.closing:
-            raise ValueError("minutes must leave time for questions after the opening and closing")
-        return self
 
 
 class Role(Model):

@@ -117,7 +117,7 @@ def select_plan(
         members = _split(counts, min(panel, len(counts)))
         for number, member in enumerate(members, 1):
             share = {cid: counts[cid] for cid in member}
-            budget = (stage.minutes - stage.opening - stage.closing) * sum(share.values()) // stage.questions
+            budget = stage.question_minutes * sum(share.values()) // stage.questions
             chosen = picker.interview(share, budget, f"stage {stage.id!r}")
             timing = LevelPlan.model_construct(minutes=stage.opening + budget + stage.closing, questions=len(chosen),
                                                opening=stage.opening, closing=stage.closing,
