@@ -8,7 +8,7 @@ import yaml
 
 from kit.models import LEVELS
 from kit.select import eligible, find_role, rounds
-from kit.validate import Library
+from kit.library import Library
 
 
 def overview(library: Library) -> str:

@@ -17,7 +17,8 @@ from kit.layers import Layer
 from kit.merge import problem_at
 from kit.models import LEVELS, Question
 from kit.select import SelectionError, allocate, eligible, select_kit, select_plan
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 
 NEAR_DUPLICATE = 0.55  # cosine similarity of question wording above which two questions are flagged
 _STOP = frozenset(

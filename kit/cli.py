@@ -20,7 +20,7 @@ from kit import __version__
 
 if TYPE_CHECKING:
     from kit.layers import Layer
-    from kit.validate import Library
+    from kit.library import Library
 
 @dataclass(frozen=True)
 class Sources:

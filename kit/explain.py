@@ -5,7 +5,7 @@ from __future__ import annotations
 from kit.load import position
 from kit.merge import Source
 from kit.select import select_kit
-from kit.validate import Library
+from kit.library import Library
 
 
 def explain(library: Library, role_id: str, level: str, seed: int = 1) -> str:

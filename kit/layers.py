@@ -58,7 +58,7 @@ def find_layers(config: Path | None, cwd: Path | None = None) -> list[Layer]:
 def team_layer(config: Path) -> Layer:
     """The layer a team's ``kitgen.yaml`` describes; paths in it are relative to the file."""
     from kit.models import TeamConfig  # noqa: PLC0415 - pydantic only when a config is used
-    from kit.validate import parse  # noqa: PLC0415
+    from kit.parse import parse  # noqa: PLC0415
 
     settings = parse(config, TeamConfig)
     problems: list[Problem] = []

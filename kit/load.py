@@ -91,7 +91,7 @@ def read_yaml(path: Path) -> Any:
             return marshal.loads(hit)
         except (EOFError, ValueError, TypeError):
             pass
-    data = _parse(path, text)
+    data = parse_text(path, text)
     try:
         cache.write(name, marshal.dumps(data))
     except ValueError:  # a value marshal cannot hold (a YAML date): just not cached
@@ -99,7 +99,11 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
-def _parse(path: Path, text: str) -> Any:
+def parse_text(path: Path, text: str) -> Any:
+    """Parse YAML ``text`` that came from ``path`` (a file, or a name for text from elsewhere), bounded
+    like any file: size, alias expansion and depth; errors name the line and column."""
+    if len(text) > MAX_BYTES:
+        raise InputError([Problem(path, None, f"larger than {MAX_BYTES // 2**20} MB; split it into smaller files")])
     gc.disable()  # the collector costs more than half of parsing a large file of small objects
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
@@ -132,8 +136,16 @@ def position(path: Path, loc: Iterable[str | int]) -> tuple[int, int] | None:
     part of ``loc`` that exists, so it points at the mapping that should hold it.
     """
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_BaseLoader)  # same parser as the load
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return position_in(path.read_text(encoding="utf-8"), loc)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def position_in(text: str, loc: Iterable[str | int]) -> tuple[int, int] | None:
+    """:func:`position` in YAML text that has no file of its own (a PDF's attachment)."""
+    try:
+        node = yaml.compose(text, Loader=_BaseLoader)  # same parser as the load
+    except yaml.YAMLError:
         return None
     if node is None:
         return None

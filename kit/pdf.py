@@ -18,7 +18,7 @@ from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
 from kit.assets import asset_dir
-from kit.manifest import MANIFEST_NAME
+from kit.forms import conform
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,10 @@ class AssetsOnlyFetcher(URLFetcher):
 
 
 def print_pdf(
-    html: str, asset_roots: Sequence[Path] = (), *, manifest: bytes | None = None, variant: str | None = None
+    html: str, asset_roots: Sequence[Path] = (), *, attach: tuple[str, bytes] | None = None, variant: str | None = None
 ) -> bytes:
-    """The PDF of one rendered document: tagged for screen readers, the kit manifest attached.
+    """The PDF of one rendered document: tagged for screen readers, ``attach`` (name, data) attached,
+    form fields made the way every viewer fills them (forms.py).
 
     Title, author and subject come from the HTML's ``<head>``; relative URLs resolve against
     kitgen's own templates; ``variant`` is a WeasyPrint PDF variant such as ``pdf/a-3b``.
@@ -53,9 +54,10 @@ def print_pdf(
     fetcher = AssetsOnlyFetcher(roots)
     document = HTML(string=html, base_url=str(asset_dir("templates")), url_fetcher=fetcher)
     stamp = _timestamp()
-    attachments = [Attachment(string=manifest.decode(), name=MANIFEST_NAME, description="kitgen kit manifest",
-                              created=stamp, modified=stamp, url_fetcher=fetcher)] if manifest else []
-    return document.write_pdf(attachments=attachments, pdf_variant=variant, pdf_tags=True)
+    attachments = [Attachment(string=attach[1].decode(), name=attach[0], description="kitgen manifest",
+                              created=stamp, modified=stamp, url_fetcher=fetcher)] if attach else []
+    pdf = document.write_pdf(attachments=attachments, pdf_variant=variant, pdf_tags=True)
+    return conform(pdf)
 
 
 def _timestamp() -> datetime:

@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from kit import output
-from kit.manifest import People, manifest, used_questions
+from kit.manifest import MANIFEST_NAME, SHEET_NAME, People, dump, manifest, sheet_record, used_questions
 from kit.errors import KitgenError, unknown
 from kit.render import render_debrief, render_documents, template_folders
 from kit.select import Kit, select_kit, select_plan
-from kit.validate import Library
+from kit.library import Library
 
 
 @dataclass(frozen=True)
@@ -47,26 +47,32 @@ class Request:
 Progress = Callable[[int, int], None]  # (documents printed, documents in all)
 
 
-def choose_kits(request: Request, library: Library) -> list[Kit]:
-    """The kit, or a plan's kits (one per stage and panel member), leaving out earlier kits' questions."""
+def choose_kits(request: Request, library: Library) -> tuple[list[Kit], list[Kit]]:
+    """The kits to print (one, or a plan's packets: one per stage and panel member) and the whole
+    plan they belong to (empty for a single kit), leaving out earlier kits' questions."""
     exclude = used_questions(request.avoid)
     if not (request.plan or request.stage or request.panel > 1):
-        return [select_kit(library, request.role, request.level, request.seed, exclude)]
-    kits = select_plan(library, request.role, request.level, request.seed, exclude, request.panel)
-    if request.stage:
-        stages = list(dict.fromkeys(k.stage.id for k in kits if k.stage))
-        kits = [k for k in kits if k.stage and k.stage.id == request.stage]
-        if not kits:
-            raise KitgenError(unknown("stage", request.stage, stages))
-    return kits
+        return [select_kit(library, request.role, request.level, request.seed, exclude)], []
+    plan = select_plan(library, request.role, request.level, request.seed, exclude, request.panel)
+    if not request.stage:
+        return plan, plan
+    kits = [k for k in plan if k.stage and k.stage.id == request.stage]
+    if not kits:
+        raise KitgenError(unknown("stage", request.stage, list(dict.fromkeys(k.stage.id for k in plan if k.stage))))
+    return kits, plan
 
 
 def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None) -> list[Path]:
-    """Make one kit (or a plan's packets) from ``library`` and return the paths written."""
-    kits = choose_kits(request, library)
-    record = manifest(kits, request.people)
-    manifest_bytes = yaml.safe_dump(record, sort_keys=False, allow_unicode=True).encode()
-    pages = render_documents(library, kits, request.people, record["kit_id"], request.paper,
+    """Make one kit (or a plan's packets) from ``library`` and return the paths written.
+
+    The interviewer's documents carry the kit manifest; the candidate's prescreen sheet only
+    its own record (what is printed on it), so nothing of the interview reaches the candidate.
+    """
+    kits, plan = choose_kits(request, library)
+    record = manifest(kits, request.people, plan)
+    sheet = sheet_record(record)
+    manifest_bytes = dump(record)
+    pages = render_documents(library, kits, request.people, (record.kit_id, sheet.sheet_id), request.paper,
                              forms=request.forms, calibration=request.calibration)
 
     folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate)
@@ -77,12 +83,12 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
 
     files: dict[str, bytes] = {}
     for done, (doc, html) in enumerate(pages.items(), 1):
-        files[f"{doc}.pdf"] = print_pdf(html, template_folders(library), manifest=manifest_bytes,
-                                        variant=request.pdf_variant)
+        attach = (SHEET_NAME, dump(sheet)) if doc == "prescreen" else (MANIFEST_NAME, manifest_bytes)
+        files[f"{doc}.pdf"] = print_pdf(html, template_folders(library), attach=attach, variant=request.pdf_variant)
         if request.html:
             files[f"{doc}.html"] = html.encode()
         progress(done, len(pages))
-    files["kit.yaml"] = manifest_bytes
+    files[MANIFEST_NAME] = manifest_bytes
     return output.write_files(folder, files, request.force)
 
 

@@ -27,7 +27,7 @@ from kit.errors import KitgenError, Problem
 from kit.manifest import People
 from kit.models import Question
 from kit.select import Kit
-from kit.validate import Library
+from kit.library import Library
 
 CALIBRATION = "calibration"
 # Page content height = paper height less the top and bottom margins of print.css (20mm + 18mm).
@@ -38,18 +38,19 @@ PAPER = {
 
 
 def render_documents(
-    library: Library, kits: list[Kit], people: People, kit_id: str, paper: str = "a4", *,
+    library: Library, kits: list[Kit], people: People, ids: tuple[str, str], paper: str = "a4", *,
     forms: bool = False, calibration: bool = False,
 ) -> dict[str, str]:
     """The HTML of each document, keyed by name: an interviewer packet per kit (one, or one per
     stage and panel member of a plan), the prescreen sheet and, if asked, the calibration sheet.
 
-    With ``forms``, the packets' tick boxes and write-in areas are PDF form fields.
+    ``ids`` are the kit id and the prescreen sheet's own id. With ``forms``, the packets' tick
+    boxes and write-in areas are PDF form fields.
     """
     env = environment(template_folders(library))
     shared = {
         "forms": forms, "rubric": library.rubric, "competency": library.competency, "people": people,
-        "kit_id": kit_id, "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
+        "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
         "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
         "all_questions": [q for kit in kits for q in kit.questions],

@@ -18,7 +18,7 @@ import yaml
 
 from kit.errors import KitgenError
 from kit.manifest import MANIFEST_NAME, load_manifest
-from kit.validate import Library
+from kit.library import Library
 
 
 @dataclass(frozen=True)

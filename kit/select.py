@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kit.errors import KitgenError, unknown
 from kit.models import LEVELS, Level, LevelPlan, Question, Role, Stage, Weight
-from kit.validate import Library
+from kit.library import Library
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,7 @@ Every problem in every file is collected and reported at once, each with its fil
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,39 +14,11 @@ from pydantic import BaseModel, ValidationError
 from kit import models
 from kit.errors import InputError, Problem, unknown
 from kit.layers import Layer, builtin_layer
-from kit.load import position, read_yaml
-from kit.merge import Entry, Source, merge_layers
+from kit.library import Library
+from kit.merge import Entry, merge_layers
+from kit.parse import message
 
 M = TypeVar("M", bound=BaseModel)
-
-_FIELD_NAMES = sorted(
-    {name for model in vars(models).values() if isinstance(model, type) and issubclass(model, BaseModel)
-     for name in model.model_fields}
-)
-
-
-@dataclass(frozen=True)
-class Library:
-    """Everything a kit is made from, merged across layers, with where each entry came from."""
-
-    rubric: models.Rubric
-    roles: dict[str, models.Role]
-    questions: dict[str, models.Question]  # retired questions are left out
-    reference: models.ReferenceCard = models.ReferenceCard(sections=[])
-    fairness: tuple[models.FairnessTerm, ...] = ()
-    layers: tuple[Layer, ...] = ()
-    sources: dict[str, list[Source]] = field(default_factory=dict)  # "question:<id>", "role:<id>", ...
-
-    def competency(self, competency_id: str) -> models.Competency:
-        return next(c for c in self.rubric.competencies if c.id == competency_id)
-
-    def lineage(self, role_id: str) -> set[str]:
-        """The role and every role it extends: questions tagged for any of them suit it."""
-        chain: set[str] = set()
-        while role_id in self.roles and role_id not in chain:
-            chain.add(role_id)
-            role_id = self.roles[role_id].extends or ""
-        return chain
 
 
 def load_library(layers: list[Layer] | None = None) -> Library:
@@ -84,21 +54,12 @@ def load_library(layers: list[Layer] | None = None) -> Library:
     )
 
 
-def parse(path: Path, model: type[M]) -> M:
-    """Read one file straight into ``model`` (used for files that are not layered, like kitgen.yaml)."""
-    data = read_yaml(path)
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InputError([Problem(path, position(path, err["loc"]), _message(err, "")) for err in exc.errors()]) from None
-
-
 def _model(entry: Entry, model: type[M], kind: str, problems: list[Problem]) -> M | None:
     try:
         return model.model_validate(entry.data)
     except ValidationError as exc:
         label = f"{kind} {entry.data.get('id')!r}: "
-        problems += [entry.problem(tuple(err["loc"]), _message(err, label)) for err in exc.errors()]
+        problems += [entry.problem(tuple(err["loc"]), message(err, label)) for err in exc.errors()]
     return None
 
 
@@ -111,24 +72,8 @@ def _part(entry: Entry | None, name: str, layers: list[Layer], problems: list[Pr
     try:
         return getattr(models.RubricFile.model_validate(entry.data), name)
     except ValidationError as exc:
-        problems += [entry.problem(tuple(err["loc"]), _message(err, "")) for err in exc.errors()]
+        problems += [entry.problem(tuple(err["loc"]), message(err, "")) for err in exc.errors()]
     return None
-
-
-def _message(err: Any, label: str) -> str:
-    """One plain sentence for a pydantic error, naming the field and how to fix it."""
-    loc = [str(part) for part in err["loc"]]
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        near = difflib.get_close_matches(loc[-1], _FIELD_NAMES, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else "; remove it"
-        return f"{label}unknown key {loc[-1]!r}{hint}"
-    if kind == "missing":
-        return f"{label}required key {loc[-1]!r} is missing"
-    where = ".".join(loc) + ": " if loc else ""
-    if kind == "string_pattern_mismatch":
-        return f"{label}{where}use lowercase letters, digits and hyphens only (like vis-receptive-field)"
-    return f"{label}{where}{err['msg'].removeprefix('Value error, ')}"
 
 
 def _cross_check(

@@ -12,7 +12,8 @@ from pypdf import PdfReader
 
 from kit.cli import cli
 from kit.layers import find_layers
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 
 QUICK_START = ["--role", "cv-engineer", "--level", "senior"]
 

@@ -8,7 +8,8 @@ import pytest
 
 from kit.models import LEVELS
 from kit.select import eligible, rounds, select_kit
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 
 ROLES = ("cv-engineer", "nlp-engineer", "dl-engineer", "dl-scientist")
 PAIRS = [(role, level) for role in ROLES for level in LEVELS]

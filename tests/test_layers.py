@@ -10,7 +10,8 @@ import yaml
 from kit.explain import explain
 from kit.layers import find_layers
 from kit.select import select_kit
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 from tests.conftest import Team, pdf_text
 
 

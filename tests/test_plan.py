@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from kit.select import SelectionError, select_plan
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 from tests.conftest import pdf_text
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from kit.models import LEVELS
 from kit.select import SelectionError, allocate, select_kit
-from kit.validate import Library, load_library
+from kit.library import Library
+from kit.validate import load_library
 
 
 @pytest.fixture(scope="module")
