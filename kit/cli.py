@@ -230,14 +230,14 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
 
     Writes debrief.pdf, scores.json and scores.csv and prints a summary; the inputs are never changed.
     """
-    from kit.pipeline import make_debrief, write_blank_sheet  # noqa: PLC0415
+    from kit.score import score_command, write_blank_sheet  # noqa: PLC0415
 
     if template:
         if not kit_path:
             raise click.UsageError("--template needs --kit, the kit folder the score sheet is for")
         click.echo(write_blank_sheet(kit_path, sources.library(), out, force))
         return
-    debrief, paths = make_debrief(kit_path, list(inputs), sources.library(), out, force)
+    debrief, paths = score_command(kit_path, list(inputs), sources.library(), out, force)
     click.echo(debrief.summary())
     for path in paths:
         click.echo(path)

@@ -31,6 +31,8 @@ def conform(pdf_bytes: bytes) -> bytes:
     for root in roots.values():
         if "/Kids" in root:
             _radio_group(pdf, root)
+        elif root.get("/FT") == Name.Btn and "/AP" in root and "/Off" not in root.AP.N:  # a checkbox
+            root.AP.N.Off = _blank(pdf, next(iter(root.AP.N.values())))
     acro.Fields = Array(list(roots.values()))
     _helvetica(pdf, acro)
     buffer = io.BytesIO()

@@ -68,7 +68,26 @@ class ScaleStep(Model):
 class Recommendation(Model):
     label: Text
     min: float = Field(description="Lowest weighted total (on the rating scale) that earns this label.")
+    floor: float | None = Field(None, description="Lowest mean any rated competency may have for this label "
+                                                   "(\"across the board\").")
     meaning: Text
+
+
+class Cap(Model):
+    """A knock-out: a competency weighted at least ``weight`` whose mean is below ``below`` caps the verdict."""
+
+    weight: float = Field(0, ge=0, description="Applies to competencies weighted at least this (0: every one).")
+    below: float = Field(description="A competency mean under this triggers the cap.")
+    cap: Text = Field(description="The best recommendation label the candidate can then get.")
+    reason: Text = Field(description="The rule in words, printed on the scorecard and the debrief.")
+
+
+class Decision(Model):
+    """How the scores become a recommendation, besides the thresholds on the weighted total."""
+
+    evidence: float = Field(ge=0, le=1, description="Share of the scorecard weight that must be rated for a verdict.")
+    caps: list[Cap] = []
+    red_flag: Text | None = Field(None, description="The verdict when any interviewer marks a red flag, e.g. Review.")
 
 
 class Competency(Model):
@@ -186,6 +205,7 @@ class RubricFile(Model):
 
     scale: list[ScaleStep] | None = Field(None, min_length=2)
     recommendation: list[Recommendation] | None = Field(None, min_length=2)
+    decision: Decision | None = None
     competencies: list[Competency] = []
 
     @field_validator("scale")
@@ -212,7 +232,12 @@ class Rubric(RubricFile):
 
     scale: list[ScaleStep]
     recommendation: list[Recommendation]
+    decision: Decision
     competencies: list[Competency]
+
+    def label(self, label: str) -> Recommendation | None:
+        """The recommendation with this label (any case), or None."""
+        return next((rec for rec in self.recommendation if rec.label.casefold() == label.strip().casefold()), None)
 
 
 class TeamConfig(Model):

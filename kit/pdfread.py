@@ -7,6 +7,7 @@ while reading one becomes one line naming the file.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,16 @@ def attachment(path: Path, name: str) -> str | None:
         return found[0].decode("utf-8") if found else None
     except Exception as exc:  # noqa: BLE001
         raise _unreadable(path, exc) from None
+
+
+def printed_id(path: Path) -> str | None:
+    """The kit id printed in the first page's footer ("Kit 1a2b3c4d"), or None."""
+    reader = open_pdf(path)
+    try:
+        found = re.search(r"Kit ([0-9a-f]{8})\b", reader.pages[0].extract_text() if reader.pages else "")
+    except Exception as exc:  # noqa: BLE001
+        raise _unreadable(path, exc) from None
+    return found.group(1) if found else None
 
 
 def form_values(path: Path) -> dict[str, str]:

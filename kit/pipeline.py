@@ -5,20 +5,14 @@ Each step is a single call into the module named for it; only the last touches t
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from kit import output
 from kit.manifest import MANIFEST_NAME, SHEET_NAME, People, dump, manifest, sheet_record, used_questions
 from kit.errors import KitgenError, unknown
-from kit.render import render_debrief, render_documents, template_folders
+from kit.render import render_documents, template_folders
 from kit.select import Kit, select_kit, select_plan
 from kit.library import Library
 
@@ -90,52 +84,3 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
         progress(done, len(pages))
     files[MANIFEST_NAME] = manifest_bytes
     return output.write_files(folder, files, request.force)
-
-
-def make_debrief(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool
-                 ) -> tuple[Any, list[Path]]:
-    """Score filled packets and score sheets of one kit; write debrief.pdf, scores.json and scores.csv."""
-    from kit.score import kit_manifest, read_input, score  # noqa: PLC0415
-
-    if not inputs:
-        raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
-    manifest = kit_manifest(kit_path or inputs[0])
-    if manifest["role"] not in library.roles:
-        raise KitgenError(f"kit {manifest['kit_id']} is for role {manifest['role']!r}, which this library lacks; "
-                          "pass the --config the kit was made with")
-    debrief = score(manifest, library, [read_input(path, manifest, library) for path in inputs])
-    folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
-    files = {"debrief.pdf": b"", "scores.json": _json(debrief.as_dict()), "scores.csv": _csv(debrief)}
-    output.prepare(folder, list(files), force)
-    from kit.pdf import print_pdf  # noqa: PLC0415
-
-    manifest_bytes = yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True).encode()
-    files["debrief.pdf"] = print_pdf(render_debrief(library, debrief), template_folders(library), manifest=manifest_bytes)
-    return debrief, output.write_files(folder, files, force)
-
-
-def write_blank_sheet(kit_path: Path, library: Library, out: Path | None, force: bool) -> Path:
-    """The YAML score sheet a paper packet's ratings are typed into."""
-    from kit.manifest import load_manifest  # noqa: PLC0415
-    from kit.score import blank_sheet  # noqa: PLC0415
-
-    manifest = load_manifest(kit_path)
-    folder = out or (kit_path if kit_path.is_dir() else kit_path.parent)
-    output.prepare(folder, ["score-sheet.yaml"], force)
-    return output.write_files(folder, {"score-sheet.yaml": blank_sheet(manifest, library).encode()}, force)[0]
-
-
-def _json(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-
-
-def _csv(debrief: Any) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["competency", "weight", *debrief.interviewers, "mean", "disagreement"])
-    for row in debrief.rows:
-        writer.writerow([row.id, row.weight, *(row.ratings[n] if row.ratings[n] is not None else "" for n in debrief.interviewers),
-                         "" if row.mean is None else round(row.mean, 3), "yes" if row.disagreement else ""])
-    writer.writerow(["weighted_total", "", *([""] * len(debrief.interviewers)),
-                     "" if debrief.weighted_total is None else round(debrief.weighted_total, 3), debrief.recommendation or ""])
-    return buffer.getvalue().encode()

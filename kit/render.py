@@ -25,6 +25,7 @@ from markupsafe import Markup
 from kit.cache import folder as cache_folder
 from kit.errors import KitgenError, Problem
 from kit.manifest import People
+from kit.score import Debrief, rules_in_words
 from kit.models import Question
 from kit.select import Kit
 from kit.library import Library
@@ -49,7 +50,7 @@ def render_documents(
     """
     env = environment(template_folders(library))
     shared = {
-        "forms": forms, "rubric": library.rubric, "competency": library.competency, "people": people,
+        "forms": forms, "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
         "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
@@ -77,13 +78,13 @@ def _coverage(kits: list[Kit], library: Library) -> dict[str, Any]:
     return {"stages": stages, "rows": rows}
 
 
-def render_debrief(library: Library, debrief: Any) -> str:
-    """The HTML of the one-page debrief, from the same base layout and stylesheet."""
+def render_debrief(library: Library, debrief: Debrief) -> str:
+    """The HTML of the debrief, from the same base layout and stylesheet."""
     manifest = debrief.manifest
-    people = People(manifest.get("candidate"), None, manifest.get("date"))
-    context = {"kit": {"level": manifest["level"]}, "role": library.roles[manifest["role"]], "rubric": library.rubric,
-               "people": people, "debrief": debrief,
-               "kit_id": debrief.manifest["kit_id"], "paper": PAPER["a4"], "forms": False,
+    people = People(manifest.candidate, None, manifest.date)
+    context = {"kit": {"level": manifest.level}, "role": library.roles[manifest.role], "rubric": library.rubric,
+               "rules": rules_in_words(library.rubric), "people": people, "debrief": debrief,
+               "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False,
                "highlight_css": Markup(_highlight_css())}
     return template(environment(template_folders(library)), "debrief.html").render(context)
 

@@ -36,11 +36,12 @@ def load_library(layers: list[Layer] | None = None) -> Library:
     roles = build("role", models.Role)
     sections = build("section", models.ReferenceSection)
     terms = build("term", models.FairnessTerm)
-    parts = {name: _part(merged.parts.get(name), name, layers, problems) for name in ("scale", "recommendation")}
+    parts = {name: _part(merged.parts.get(name), name, layers, problems) for name in ("scale", "recommendation", "decision")}
 
     if None not in parts.values():  # the scale is needed to check anchors against it
         rubric = models.Rubric.model_construct(competencies=list(competencies.values()), **parts)
         problems += _cross_check(rubric, entries, roles, questions)
+        problems += _unknown_caps(rubric, merged.parts["decision"])
     if problems:
         raise InputError(problems)
     return Library(
@@ -64,7 +65,7 @@ def _model(entry: Entry, model: type[M], kind: str, problems: list[Problem]) -> 
 
 
 def _part(entry: Entry | None, name: str, layers: list[Layer], problems: list[Problem]) -> Any:
-    """The rating scale or the recommendation scale, checked; the bottom layer must give both."""
+    """The rating scale, the recommendation scale or the decision rules, checked; the bottom layer gives all three."""
     if entry is None:
         first = layers[0].rubrics[0] if layers[0].rubrics else Path("rubric.yaml")
         problems.append(Problem(first, None, f"no `{name}` in any rubric file; the bottom layer must define it"))
@@ -111,6 +112,13 @@ def _cross_check(
             yield entry.problem(("anchors",), f"question {question.id!r}: anchor ratings must be among {ratings}")
     for key, entry in entries["section"].items():
         yield from _missing(entry, ("roles",), entry.data.get("roles", []), "role", role_ids)
+
+
+def _unknown_caps(rubric: models.Rubric, decision: Entry) -> list[Problem]:
+    """Each cap of the decision rules must name a recommendation label."""
+    labels = [rec.label for rec in rubric.recommendation]
+    return [decision.problem(("decision", "caps", index, "cap"), unknown("recommendation label", cap.cap, labels))
+            for index, cap in enumerate(rubric.decision.caps) if not rubric.label(cap.cap)]
 
 
 def _missing(entry: Entry, loc: tuple[str | int, ...], values: list[str], what: str, valid: list[str]) -> Iterator[Problem]:

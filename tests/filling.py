@@ -1,4 +1,8 @@
-"""Fill a kitgen packet's form fields the way a PDF reader would, for tests (pypdf)."""
+"""Fill a kitgen packet's form fields as the PDF specification says a reader stores them, for tests.
+
+The group field holds the value in /V and the chosen widget shows it in /AS; the engines of real
+viewers fill packets in tests/engines.py.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,9 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
 
-def fill(packet: Path, target: Path, radios: dict[str, int], texts: dict[str, str] | None = None) -> None:
-    """Tick option ``rating`` (1-based) of each radio group and type into text fields.
-
-    WeasyPrint stores a radio group's choice as the option index, in the parent's /V and in the
-    chosen kid's /AS; pypdf's form helpers do not set those, so they are set here.
-    """
+def fill(packet: Path, target: Path, radios: dict[str, int], texts: dict[str, str] | None = None,
+         checks: tuple[str, ...] = ()) -> None:
+    """Tick option ``rating`` of each radio group, tick the named checkboxes, type into text fields."""
     writer = PdfWriter(clone_from=PdfReader(packet))
     texts = texts or {}
     for page in writer.pages:
@@ -22,11 +23,14 @@ def fill(packet: Path, target: Path, radios: dict[str, int], texts: dict[str, st
             parent = widget.get("/Parent")
             field = parent.get_object() if parent is not None else widget
             name = str(field.get("/T"))
+            states = list(widget["/AP"]["/N"].keys()) if "/AP" in widget else []
             if name in radios:
-                on = NameObject(f"/{radios[name] - 1}")
+                on = NameObject(f"/{radios[name]}")
                 field[NameObject("/V")] = on
-                states = list(widget["/AP"]["/N"].keys())
                 widget[NameObject("/AS")] = on if on in states else NameObject("/Off")
+            elif name in checks:
+                on = next(NameObject(s) for s in states if s != "/Off")
+                field[NameObject("/V")] = widget[NameObject("/AS")] = on
             elif name in texts:
                 field[NameObject("/V")] = TextStringObject(texts[name])
     writer.write(target)
