@@ -57,9 +57,10 @@ def form_values(path: Path) -> dict[str, str]:
     """Each form field's value by its full name, as text (a radio group's value is its state name).
 
     Viewers save radio groups differently: the group's /V (the specification), a /V on the
-    clicked widget (PDFium, MuPDF, older kitgen packets whose widgets had names of their own),
-    or only the shown state /AS of a widget. All are read; a group whose widgets disagree is
-    an error, never a guess.
+    clicked widget (pypdf, older kitgen packets whose widgets had names of their own), or only
+    the shown state /AS of a widget; pypdf also writes the group's /V as a string ("/2"), which
+    names a state all the same. All are read; a group whose widgets disagree is an error, never
+    a guess.
     """
     reader = open_pdf(path)
     try:
@@ -104,7 +105,7 @@ def _collect(path: Path, name: str, field: Any, kids: list[Any], values: dict[st
     states = {_state(w.get("/V")) for w in widgets} | {_state(w.get("/AS")) for w in widgets if "/AP" in w}
     states.discard(None)
     own = field.get("/V")
-    if isinstance(own, (TextStringObject, ByteStringObject)):  # a text field
+    if isinstance(own, (TextStringObject, ByteStringObject)) and field.get("/FT") != "/Btn":  # a text field
         text = own if isinstance(own, str) else own.decode("latin-1")
         if text.strip():
             values[name] = str(text)

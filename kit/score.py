@@ -210,6 +210,7 @@ class Reader:
         competencies = set(self.manifest.weights)
         questions = {q for m in self.manifests.values() for q in m.questions}
         found: dict[str, dict[str, int]] = {"c": {}, "q": {}}
+        given = [value for value in entry.ratings.values() if value is not None]
         for key, value in entry.ratings.items():
             if value is None:
                 continue
@@ -230,7 +231,7 @@ class Reader:
             if recommendation is None:
                 report(("recommendation",), f"unknown recommendation {entry.recommendation!r}; use one of "
                                             + ", ".join(rec.label for rec in self.rubric.recommendation))
-        if not found["c"] and not found["q"]:
+        if not given:
             report(("ratings",), f"{entry.name}: no ratings are filled in")
         return Verdict(path, entry.name, self.manifest.group, None, found["c"], found["q"], recommendation,
                        (entry.justification or "").strip() or None, tuple(entry.red_flags))
