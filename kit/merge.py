@@ -20,7 +20,7 @@ from kit.load import position, read_yaml
 # The top-level keys of each kind of file, and which of them hold a list of entries with ids.
 SHAPES: dict[str, dict[str, str | None]] = {
     "banks": {"questions": "question"},
-    "rubrics": {"scale": None, "recommendation": None, "decision": None, "competencies": "competency"},
+    "rubrics": {"scale": None, "recommendation": None, "decision": None, "screening": None, "competencies": "competency"},
     "reference": {"sections": "section"},
     "fairness": {"protected": "term"},
 }
@@ -83,7 +83,7 @@ class Merged:
 
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in (
         "question", "competency", "role", "section", "term")})
-    parts: dict[str, Entry] = field(default_factory=dict)  # "scale", "recommendation" and "decision"
+    parts: dict[str, Entry] = field(default_factory=dict)  # "scale", "recommendation", "decision", "screening"
 
 
 def merge_layers(layers: list[Layer]) -> tuple[Merged, list[Problem]]:
@@ -105,7 +105,7 @@ def merge_layers(layers: list[Layer]) -> tuple[Merged, list[Problem]]:
                     continue
                 for what, key, loc, item in _entries(kind, path, data, problems):
                     source = Source(layer.name, path, loc, item)
-                    if what in ("scale", "recommendation", "decision"):
+                    if what in ("scale", "recommendation", "decision", "screening"):
                         merged.parts[what] = Entry({what: item[what]}, [source])
                     elif (what, key) in seen:
                         first = seen[(what, key)]

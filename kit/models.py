@@ -90,6 +90,17 @@ class Decision(Model):
     red_flag: Text | None = Field(None, description="The verdict when any interviewer marks a red flag, e.g. Review.")
 
 
+class Screening(Model):
+    """How the screener key marks the prescreen: points per question and the pass line."""
+
+    points: int = Field(3, ge=1, le=10, description="Most points a question earns (0 = nothing of the key).")
+    pass_share: float = Field(gt=0, le=1, description="Share of all points needed to pass the prescreen.")
+
+    def pass_mark(self, questions: int) -> int:
+        """Points needed to pass with ``questions`` questions (rounded up)."""
+        return -(-round(self.pass_share * self.points * questions * 100) // 100)
+
+
 class Competency(Model):
     id: Id
     title: Text
@@ -206,6 +217,7 @@ class RubricFile(Model):
     scale: list[ScaleStep] | None = Field(None, min_length=2)
     recommendation: list[Recommendation] | None = Field(None, min_length=2)
     decision: Decision | None = None
+    screening: Screening | None = None
     competencies: list[Competency] = []
 
     @field_validator("scale")
@@ -233,6 +245,7 @@ class Rubric(RubricFile):
     scale: list[ScaleStep]
     recommendation: list[Recommendation]
     decision: Decision
+    screening: Screening
     competencies: list[Competency]
 
     def label(self, label: str) -> Recommendation | None:

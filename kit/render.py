@@ -43,7 +43,8 @@ def render_documents(
     forms: bool = False, calibration: bool = False,
 ) -> dict[str, str]:
     """The HTML of each document, keyed by name: an interviewer packet per kit (one, or one per
-    stage and panel member of a plan), the prescreen sheet and, if asked, the calibration sheet.
+    stage and panel member of a plan), the prescreen sheet, its screener key and, if asked, the
+    calibration sheet.
 
     ``ids`` are the kit id and the prescreen sheet's own id. With ``forms``, the packets' tick
     boxes and write-in areas are PDF form fields.
@@ -64,6 +65,7 @@ def render_documents(
 
     pages = {kit.name: page("interviewer", kit) for kit in kits}
     pages["prescreen"] = page("prescreen", kits[0])
+    pages["screener"] = page("screener", kits[0])
     if calibration:
         pages[CALIBRATION] = page(CALIBRATION, kits[0])
     return pages

@@ -14,6 +14,7 @@ import io
 import json
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,6 +52,27 @@ class Verdict:
     label: str = ""  # the name, told apart from others of the same name
 
 
+@dataclass(frozen=True)
+class Screen:
+    """The prescreen marked on the screener key: points per prescreen question."""
+
+    source: Path
+    group: str
+    points: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Prescreen:
+    """The prescreen's result, reported apart from the interview."""
+
+    source: str
+    points: dict[str, int | None]  # every prescreen question; None: not marked
+    total: int
+    most: int
+    pass_mark: int
+    passed: bool
+
+
 class SheetEntry(Model):
     """One interviewer on a typed-up score sheet."""
 
@@ -71,9 +93,12 @@ class SheetFile(Model):
     red_flags: list[str] = []
     ratings: dict[str, StrictInt | None] = {}
     interviewers: list[SheetEntry] = []
+    points: dict[str, StrictInt | None] = Field({}, description="Prescreen points, typed up from the screener key.")
 
     @model_validator(mode="after")
     def _one_form(self) -> SheetFile:
+        if self.points and (self.ratings or self.interviewers):
+            raise ValueError("a sheet holds either prescreen `points` or interview `ratings`; use two sheets")
         if self.interviewers and (self.interviewer or self.ratings):
             raise ValueError("give either `interviewer` and `ratings`, or a list of `interviewers`, not both")
         if not self.interviewers and not (self.interviewer or "").strip():
@@ -95,7 +120,7 @@ class Reader:
         self.scale = len(library.rubric.scale)
         self.manifests: dict[str, Manifest] = {manifest.kit_id: manifest}  # kits of the loop seen so far
 
-    def read(self, path: Path) -> list[Verdict]:
+    def read(self, path: Path) -> list[Verdict | Screen]:
         suffix = path.suffix.lower()
         if suffix == ".pdf":
             return [self.packet(path)]
@@ -105,8 +130,9 @@ class Reader:
             return self.csv_sheet(path)
         raise KitgenError(f"{path}: expected a filled packet (.pdf) or a score sheet (.yaml, .csv)")
 
-    def packet(self, path: Path) -> Verdict:
-        """Ratings, recommendation, justification and red flags from a filled packet's form fields."""
+    def packet(self, path: Path) -> Verdict | Screen:
+        """Ratings, recommendation, justification and red flags from a filled packet's form fields,
+        or the points ticked on a screener key."""
         from kit.pdfread import form_values, printed_id  # noqa: PLC0415 - only packets need pypdf
 
         attached = read_manifest(path)
@@ -119,6 +145,9 @@ class Reader:
             raise KitgenError(f"{path}: its manifest differs from kit {attached.kit_id}'s; it was edited")
         self.manifests[attached.kit_id] = attached
         values = form_values(path)
+        if any(name.startswith("p:") for name in values) or "screener" in values:
+            return self._screen(path, attached.group, {k[2:]: v for k, v in values.items() if k.startswith("p:")},
+                                _raising(path))
         ratings = {name: self._rating(path, name, value) for name, value in values.items() if name[:2] in ("q:", "c:")}
         stage = self._stage(path, attached, ratings)
         if not ratings:
@@ -134,7 +163,7 @@ class Reader:
             red_flags=tuple(sorted(name[5:] for name, value in values.items() if name.startswith("flag:") and value)),
         )
 
-    def yaml_sheet(self, path: Path) -> list[Verdict]:
+    def yaml_sheet(self, path: Path) -> list[Verdict | Screen]:
         from kit.parse import parse_yaml  # noqa: PLC0415
 
         text = _text(path)
@@ -142,8 +171,12 @@ class Reader:
         if sheet.kit_id != self.manifest.kit_id and sheet.kit_id not in self.manifests:
             return [Verdict(path, "", sheet.kit_id)]
         problems: list[Problem] = []
-        verdicts = []
-        for index, entry in enumerate(sheet.entries()):
+        verdicts: list[Verdict | Screen] = []
+        if sheet.points:
+            def report(loc: tuple[Any, ...], msg: str) -> None:
+                problems.append(_at(path, text, loc, msg))
+            verdicts.append(self._screen(path, self.manifest.group, sheet.points, report))
+        for index, entry in enumerate(sheet.entries() if not sheet.points else []):
             base = ("interviewers", index) if sheet.interviewers else ()
             verdict = self._entry(path, entry, lambda loc, msg: problems.append(_at(path, text, (*base, *loc), msg)))
             verdicts.append(verdict)
@@ -236,6 +269,23 @@ class Reader:
         return Verdict(path, entry.name, self.manifest.group, None, found["c"], found["q"], recommendation,
                        (entry.justification or "").strip() or None, tuple(entry.red_flags))
 
+    def _screen(self, path: Path, group: str, points: dict[str, Any], report: Any) -> Screen:
+        """Prescreen points checked against the kit's prescreen questions and the screening scale."""
+        most = self.rubric.screening.points
+        found = {}
+        for qid, value in points.items():
+            if value is None:
+                continue
+            if qid not in self.manifest.prescreen:
+                report(("points", qid), f"unknown prescreen question {qid!r}; use the ids on the screener key")
+            elif not str(value).isdigit() or not 0 <= int(value) <= most:
+                report(("points", qid), f"points {value!r} for {qid!r} are outside 0–{most}")
+            else:
+                found[qid] = int(value)
+        if not found:
+            report(("points",), "no prescreen points are filled in")
+        return Screen(path, group, found)
+
     def _rating(self, path: Path, name: str, value: str) -> int:
         if not value.isdigit() or not 1 <= int(value) <= self.scale:
             raise KitgenError(f"{path}: field {name!r} holds {value[:20]!r}, not a rating 1–{self.scale}")
@@ -267,6 +317,13 @@ class Reader:
         if len(stages) > 1:
             raise KitgenError(f"{path}: ratings from {len(stages)} stages in one packet file; give each stage's packet")
         return stages.pop() if stages else None
+
+
+def _raising(path: Path) -> Callable[[tuple[Any, ...], str], None]:
+    """A problem reporter for packets: the first problem ends the run (a PDF has no lines to list)."""
+    def report(_loc: tuple[Any, ...], message: str) -> None:
+        raise KitgenError(f"{path}: {message}")
+    return report
 
 
 def _text(path: Path) -> str:
@@ -313,6 +370,7 @@ class Debrief:
     reasons: list[str]  # why the recommendation differs from by_total
     unrated: list[str]
     foreign: list[str]  # inputs that belong to another kit, left out
+    prescreen: Prescreen | None = None
 
     @property
     def interviewers(self) -> list[str]:
@@ -329,6 +387,7 @@ class Debrief:
             "weighted_total": self.weighted_total, "rated_share": self.rated_share,
             "by_total": self.by_total, "recommendation": self.recommendation, "reasons": self.reasons,
             "unrated": self.unrated, "foreign": self.foreign,
+            "prescreen": asdict(self.prescreen) if self.prescreen else None,
         }
 
     def summary(self) -> str:
@@ -348,15 +407,24 @@ class Debrief:
         if any(n in row.derived for row in self.rows for n in labels):
             lines.append("* the mean of the interviewer's question ratings (scorecard left blank)")
         lines += [f"left out (another kit): {_cell(source)}" for source in self.foreign]
+        if self.prescreen:
+            result = "passed" if self.prescreen.passed else "not passed"
+            lines.append(f"prescreen {self.prescreen.total} of {self.prescreen.most} points "
+                         f"(pass line {self.prescreen.pass_mark}): {result}")
         return "\n".join(lines)
 
 
-def decide(manifest: Manifest, library: Library, verdicts: list[Verdict]) -> Debrief:
+def decide(manifest: Manifest, library: Library, inputs: list[Verdict | Screen]) -> Debrief:
     """The committee's view of one kit or loop, with the weights it was printed with and the rubric's rules."""
-    foreign = [str(v.source) for v in verdicts if v.group != manifest.group]
-    verdicts = _labelled([v for v in verdicts if v.group == manifest.group])
-    if not verdicts:
+    foreign = [str(v.source) for v in inputs if v.group != manifest.group]
+    ours = [v for v in inputs if v.group == manifest.group]
+    verdicts = _labelled([v for v in ours if isinstance(v, Verdict)])
+    screens = [v for v in ours if isinstance(v, Screen)]
+    if not ours:
         raise KitgenError(f"no packet or score sheet belongs to kit {manifest.kit_id}")
+    if len(screens) > 1:
+        raise KitgenError(f"{screens[1].source}: a second marked prescreen for the candidate (the first is "
+                          f"{screens[0].source}); give one")
     rubric = library.rubric
     rows = []
     for cid, weight in manifest.weights.items():
@@ -372,7 +440,15 @@ def decide(manifest: Manifest, library: Library, verdicts: list[Verdict]) -> Deb
     total = sum(r.weight * r.mean for r in rated) / sum(r.weight for r in rated) if rated else None  # type: ignore[operator]
     by_total, recommendation, reasons = verdict(rubric, rated, total, share, any(v.red_flags for v in verdicts))
     return Debrief(manifest, verdicts, rows, total, share, by_total, recommendation, reasons,
-                   [r.id for r in rows if r.mean is None], foreign)
+                   [r.id for r in rows if r.mean is None], foreign,
+                   _prescreen(screens[0], manifest, library.rubric) if screens else None)
+
+
+def _prescreen(screen: Screen, manifest: Manifest, rubric: Rubric) -> Prescreen:
+    total = sum(screen.points.values())
+    mark = rubric.screening.pass_mark(len(manifest.prescreen))
+    return Prescreen(str(screen.source), {qid: screen.points.get(qid) for qid in manifest.prescreen}, total,
+                     rubric.screening.points * len(manifest.prescreen), mark, total >= mark)
 
 
 def verdict(rubric: Rubric, rated: list[Row], total: float | None, share: float, red_flag: bool

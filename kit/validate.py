@@ -36,7 +36,7 @@ def load_library(layers: list[Layer] | None = None) -> Library:
     roles = build("role", models.Role)
     sections = build("section", models.ReferenceSection)
     terms = build("term", models.FairnessTerm)
-    parts = {name: _part(merged.parts.get(name), name, layers, problems) for name in ("scale", "recommendation", "decision")}
+    parts = {name: _part(merged.parts.get(name), name, layers, problems) for name in ("scale", "recommendation", "decision", "screening")}
 
     if None not in parts.values():  # the scale is needed to check anchors against it
         rubric = models.Rubric.model_construct(competencies=list(competencies.values()), **parts)
@@ -65,7 +65,7 @@ def _model(entry: Entry, model: type[M], kind: str, problems: list[Problem]) -> 
 
 
 def _part(entry: Entry | None, name: str, layers: list[Layer], problems: list[Problem]) -> Any:
-    """The rating scale, the recommendation scale or the decision rules, checked; the bottom layer gives all three."""
+    """A part of the rubric (scale, recommendation, decision, screening), checked; the bottom layer gives each."""
     if entry is None:
         first = layers[0].rubrics[0] if layers[0].rubrics else Path("rubric.yaml")
         problems.append(Problem(first, None, f"no `{name}` in any rubric file; the bottom layer must define it"))

@@ -314,3 +314,24 @@ def test_pdf_a_3b_keeps_the_manifest(run, tmp_path: Path) -> None:
     metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
     assert b'pdfaid:part="3"' in metadata and b'pdfaid:conformance="B"' in metadata
     assert reader.get_fields() is None  # archival copies are flat
+
+
+def test_screener_key_prints_answer_keys_and_scores_the_prescreen(run, kit: Path, tmp_path: Path) -> None:
+    library = load_library()
+    prescreen = manifest(kit)["prescreen"]
+    text = pdf_text(kit / "screener.pdf")
+    for qid in prescreen:
+        assert "".join(library.questions[qid].answer_key.split())[:50] in text, qid
+    assert "9of15points" in text  # 60% of 5 questions × 3 points
+    marked = tmp_path / "marked.pdf"
+    points = dict(zip(prescreen, (3, 2, 2, 1, 3)))  # 11 of 15: passed
+    fill(kit / "screener.pdf", marked, {f"p:{q}": n for q, n in points.items()})
+    typed = tmp_path / "points.yaml"
+    typed.write_text(f"kit_id: {manifest(kit)['kit_id']}\ninterviewer: Sam\npoints:\n"
+                     + "".join(f"  {q}: {n}\n" for q, n in points.items()))
+    for source, out in ((marked, "pdf"), (typed, "yaml")):
+        result = run("score", "--kit", kit, source, "--out", tmp_path / out)
+        assert result.exit_code == 0, result.output
+        pre = json.loads((tmp_path / out / "scores.json").read_text())["prescreen"]
+        assert (pre["points"], pre["total"], pre["most"], pre["pass_mark"], pre["passed"]) == (points, 11, 15, 9, True)
+        assert "prescreen 11 of 15 points (pass line 9): passed" in result.stdout
