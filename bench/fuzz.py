@@ -108,7 +108,7 @@ def main() -> None:
                     outcomes["printed"] += 1
                 else:
                     kit = select_kit(library, "fuzz-role", "senior")
-                    render_documents(library, [kit], People(name), "fuzz")
+                    render_documents(library, [kit], People(name), ("fuzz", "fuzz"))
                     outcomes["rendered"] += 1
             except KitgenError as exc:
                 lines = exc.format_message().splitlines()

@@ -48,15 +48,15 @@ t3 = time.perf_counter()
 kits = [select_kit(library, "cv-engineer", "senior")]
 t4 = time.perf_counter()
 record = manifest(kits, People())
-pages = render_documents(library, kits, People(), record["kit_id"], forms=True)
+pages = render_documents(library, kits, People(), (record.kit_id, "sheet"), forms=True)
 t5 = time.perf_counter()
 from kit.pdf import print_pdf
 t6 = time.perf_counter()
 for html in pages.values():
-    print_pdf(html, template_folders(library), manifest=b"kit_id: x")
+    print_pdf(html, template_folders(library), attach=("kit.yaml", b"kit_id: x"))
 t7 = time.perf_counter()
 for html in pages.values():  # the same again in a warm process
-    print_pdf(html, template_folders(library), manifest=b"kit_id: x")
+    print_pdf(html, template_folders(library), attach=("kit.yaml", b"kit_id: x"))
 t8 = time.perf_counter()
 print(json.dumps({"import kitgen": t1 - t0, "load (read + merge YAML)": t2 - t1,
                   "validate (models)": (t3 - t2) - (t2 - t1), "select": t4 - t3, "render HTML": t5 - t4,

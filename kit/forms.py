@@ -36,7 +36,7 @@ def conform(pdf_bytes: bytes) -> bytes:
     acro.Fields = Array(list(roots.values()))
     _helvetica(pdf, acro)
     buffer = io.BytesIO()
-    pdf.save(buffer)
+    pdf.save(buffer, deterministic_id=True)  # the same kit gives the same bytes
     return buffer.getvalue()
 
 

@@ -28,7 +28,8 @@ def plain(text: str, render=markdown) -> str:
 
 def test_quick_start_writes_two_pdfs_and_a_manifest(senior_kit: Path) -> None:
     names = sorted(p.name for p in senior_kit.iterdir())
-    assert names == ["interviewer.html", "interviewer.pdf", "kit.yaml", "prescreen.html", "prescreen.pdf"]
+    assert names == ["interviewer.html", "interviewer.pdf", "kit.yaml", "prescreen.html", "prescreen.pdf",
+                     "screener.html", "screener.pdf"]
     manifest = yaml.safe_load((senior_kit / "kit.yaml").read_text())
     assert manifest["role"] == "cv-engineer" and manifest["level"] == "senior" and manifest["seed"] == 1
     assert len(manifest["questions"]) == 9 and len(manifest["prescreen"]) == 5
@@ -105,7 +106,7 @@ def test_same_seed_same_kit_other_seed_other_kit(run, tmp_path: Path) -> None:
 def test_paths_are_printed(run, tmp_path: Path) -> None:
     result = run(*QUICK_START, "--out", tmp_path)
     folder = tmp_path / "cv-engineer-senior"
-    assert result.stdout.split() == [str(folder / n) for n in ("interviewer.pdf", "prescreen.pdf", "kit.yaml")]
+    assert result.stdout.split() == [str(folder / n) for n in ("interviewer.pdf", "prescreen.pdf", "screener.pdf", "kit.yaml")]
 
 
 def test_existing_kit_is_kept_without_force(run, tmp_path: Path) -> None:
@@ -118,7 +119,8 @@ def test_existing_kit_is_kept_without_force(run, tmp_path: Path) -> None:
     assert packet.read_bytes() == before
     assert run(*QUICK_START, "--seed", "9", "--out", tmp_path, "--force").exit_code == 0
     assert packet.read_bytes() != before
-    assert sorted(p.name for p in packet.parent.iterdir()) == ["interviewer.pdf", "kit.yaml", "prescreen.pdf"]
+    assert sorted(p.name for p in packet.parent.iterdir()) == ["interviewer.pdf", "kit.yaml", "prescreen.pdf",
+                                                               "screener.pdf"]
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_long_words_and_long_questions_stay_on_the_page(team: Team) -> None:
     library = team.library()
     kit = select_kit(library, "cv-engineer", "senior")
     kit = kit.__class__(**{**kit.__dict__, "questions": (library.questions["vis-iou-nms"],)})
-    html = render_documents(library, [kit], People(), "x")["interviewer"]
+    html = render_documents(library, [kit], People(), ("x", "y"))["interviewer"]
     document = HTML(string=html).render()
     assert len(document.pages) > 4  # the long question broke across pages
 
@@ -174,9 +174,11 @@ def test_two_runs_on_one_folder_never_mix_their_kits(tmp_path: Path) -> None:
     assert all(p.returncode in (0, 2) for p in runs)
     folder = tmp_path / "cv-engineer-senior"
     manifest = yaml.safe_load((folder / "kit.yaml").read_text())
-    for name in ("interviewer.pdf", "prescreen.pdf"):
+    for name in ("interviewer.pdf", "screener.pdf"):
         attached = yaml.safe_load(PdfReader(folder / name).attachments["kit.yaml"][0])
         assert attached["kit_id"] == manifest["kit_id"], name
+    sheet = yaml.safe_load(PdfReader(folder / "prescreen.pdf").attachments["prescreen.yaml"][0])
+    assert sheet["prescreen"] == manifest["prescreen"]
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
 
 

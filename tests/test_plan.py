@@ -38,7 +38,7 @@ def test_plan_packets_show_the_loop_coverage(run, tmp_path: Path) -> None:
     folder = tmp_path / "cv-engineer-senior"
     names = sorted(p.name for p in folder.glob("*.pdf"))
     assert names == ["interviewer-behavioural.pdf", "interviewer-coding.pdf", "interviewer-systems.pdf",
-                     "interviewer-technical.pdf", "prescreen.pdf"]
+                     "interviewer-technical.pdf", "prescreen.pdf", "screener.pdf"]
     manifest = yaml.safe_load((folder / "kit.yaml").read_text())
     assert [p["stage"] for p in manifest["packets"]] == ["technical", "coding", "systems", "behavioural"]
     text = pdf_text(folder / "interviewer-coding.pdf")

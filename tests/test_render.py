@@ -37,7 +37,7 @@ def test_hostile_question_and_names_render_as_text(tmp_path: Path) -> None:
     evil = dataclasses.replace(kit, questions=(kit.questions[0].model_copy(update={"text": HOSTILE}), *kit.questions[1:]),
                                prescreen=(kit.prescreen[0].model_copy(update={"text": HOSTILE}), *kit.prescreen[1:]))
     people = People(candidate='"><script>x</script>{{ 7*7 }}', interviewer="<b>Bob</b>")
-    pages = render_documents(library, [evil], people, "deadbeef")
+    pages = render_documents(library, [evil], people, ("deadbeef", "feedbeef"))
     for html in pages.values():
         assert "<script>" not in html and "<img" not in html and 'rel="attachment"' not in html
         assert "<style>@import" not in html and "<a " not in html
