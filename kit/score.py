@@ -480,15 +480,15 @@ def verdict(rubric: Rubric, rated: list[Row], total: float | None, share: float,
 
 
 def rules_in_words(rubric: Rubric) -> list[str]:
-    """The decision rules as sentences, for the scorecard and the debrief."""
-    words = [f"{rec.label}: weighted total at least {rec.min:g}"
-             + (f", and every competency at {rec.floor:g} or more" if rec.floor is not None else "") + "."
-             for rec in rubric.recommendation]
+    """The decision rules beyond the thresholds on the weighted total, as sentences for the
+    scorecard and the debrief (both print the thresholds in their recommendation table)."""
+    words = [f"{rec.label} also needs every competency at {rec.floor:g} or more."
+             for rec in rubric.recommendation if rec.floor is not None]
     words += [cap.reason for cap in rubric.decision.caps]
     if rubric.decision.red_flag:
         words.append(f"Any red flag ticked by any interviewer: {rubric.decision.red_flag}.")
-    words.append(f"With less than {rubric.decision.evidence:.0%} of the scorecard weight rated: {NOT_ENOUGH.lower()}, "
-                 "no verdict.")
+    words.append(f"With less than {rubric.decision.evidence:.0%} of the scorecard weight rated: "
+                 f"{NOT_ENOUGH.lower()}, no verdict.")
     return words
 
 
@@ -501,15 +501,12 @@ def _rating(verdict: Verdict, competency: str, library: Library) -> float | None
 
 
 def _labelled(verdicts: list[Verdict]) -> list[Verdict]:
-    """Each verdict labelled by its interviewer's name; names given twice are told apart, never merged."""
-    counts = Counter(v.name for v in verdicts)
-    labelled = []
-    for verdict in verdicts:
-        label = verdict.name
-        if counts[verdict.name] > 1:
-            label = f"{verdict.name} · {verdict.stage}" if verdict.stage else label
-            label = f"{label} ({verdict.source.name})"
-        labelled.append(replace(verdict, label=label))
+    """Each verdict labelled by its interviewer's name and stage (a loop's column per stage); names given
+    twice are told apart by file, never merged."""
+    bases = [f"{v.name} · {v.stage}" if v.stage else v.name for v in verdicts]
+    counts = Counter(bases)
+    labelled = [replace(v, label=base if counts[base] == 1 else f"{base} ({v.source.name})")
+                for v, base in zip(verdicts, bases)]
     repeats = [label for label, n in Counter(v.label for v in labelled).items() if n > 1]
     if repeats:
         raise KitgenError(f"interviewer {repeats[0]!r} appears twice in one score sheet; give each interviewer a "

@@ -15,7 +15,7 @@ from kit.manifest import Manifest, digest
 from kit.pdf import print_pdf
 from kit.score import NOT_ENOUGH, Verdict, decide
 from kit.validate import load_library
-from tests.conftest import pdf_text
+from tests.conftest import pdf_text, squash
 from tests.filling import fill
 
 ARGS = ["--role", "cv-engineer", "--level", "senior", "--candidate", "Ada Lovelace"]
@@ -78,6 +78,12 @@ def test_radio_groups_are_one_field_each_with_plain_widgets(kit: Path) -> None:
         for rating, kid in enumerate(group.Kids, 1):
             assert "/T" not in kid and "/FT" not in kid
             assert set(kid.AP.N.keys()) == {f"/{rating}", "/Off"}
+
+
+def test_the_scorecard_with_its_rules_and_signature_is_one_page(kit: Path) -> None:
+    pages = [squash(page.extract_text()) for page in PdfReader(kit / "interviewer.pdf").pages]
+    scorecard = next(text for text in pages if "Scorecard" in text[:200])
+    assert all(words in scorecard for words in ("Rules:", "Anyredflag", "Justification", "Signed"))
 
 
 def test_flat_print_version_has_no_fields(run, tmp_path: Path) -> None:
@@ -225,7 +231,7 @@ def test_stage_packets_printed_separately_are_one_loop(run, tmp_path: Path) -> N
     scores = json.loads((tmp_path / "d" / "scores.json").read_text())
     assert scores["loop"] == manifests[0]["loop"]
     assert [(i["label"], i["stage"]) for i in scores["interviewers"]] == [
-        ("Grace · technical (tech.pdf)", "technical"), ("Grace · coding (code.pdf)", "coding")]
+        ("Grace · technical", "technical"), ("Grace · coding", "coding")]
     rows = {r["id"]: r["mean"] for r in scores["competencies"]}
     assert rows["coding"] == 2 and rows["fundamentals"] == 4
     assert scores["rated_share"] == pytest.approx(9 / 11)
