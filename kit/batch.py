@@ -13,28 +13,34 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Annotated
 from multiprocessing import get_context
 from pathlib import Path
 
 from kit import output
-from kit.errors import KitgenError
+from pydantic import StringConstraints, ValidationError
+
+from kit.errors import InputError, KitgenError, Problem
 from kit.layers import Layer
 from kit.manifest import MANIFEST_NAME, People
+from kit.models import Model
+from kit.parse import message
 
 REQUIRED = ("candidate", "role", "level")
 OPTIONAL = ("interviewer", "seed", "stage")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(Model):
+    """One roster row; role, level and stage are checked against the library when its kit is made."""
+
     line: int
-    candidate: str
-    role: str
-    level: str
-    interviewer: str | None = None
+    candidate: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    level: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    interviewer: Annotated[str, StringConstraints(max_length=200)] | None = None
     seed: int | None = None
-    stage: str | None = None
+    stage: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Outcome:
 
 
 def read_roster(path: Path) -> list[Row]:
-    """The roster's rows; a missing column or a bad seed is an error naming the line."""
+    """The roster's rows; every row with a missing value or a bad seed is reported at once, by line."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -55,18 +61,23 @@ def read_roster(path: Path) -> list[Row]:
             if missing:
                 raise KitgenError(f"{path}:1: the roster needs columns {', '.join(REQUIRED)} (missing: {', '.join(missing)})")
             reader.fieldnames = columns
-            rows = []
+            rows, problems = [], []
             for record in reader:
-                values = {k: (v or "").strip() for k, v in record.items() if k}
+                values = {k: (v or "").strip() for k, v in record.items() if k in (*REQUIRED, *OPTIONAL)}
                 if not any(values.values()):
                     continue
-                seed = values.get("seed") or None
-                if seed is not None and not seed.lstrip("-").isdigit():
-                    raise KitgenError(f"{path}:{reader.line_num}: seed {seed!r} is not a whole number")
-                rows.append(Row(reader.line_num, values["candidate"], values["role"], values["level"],
-                                values.get("interviewer") or None, int(seed) if seed else None, values.get("stage") or None))
+                blank = [c for c in REQUIRED if not values.get(c)]
+                if blank:
+                    problems.append(Problem(path, (reader.line_num, 1), f"no {' or '.join(blank)}; fill in the row or delete it"))
+                    continue
+                try:
+                    rows.append(Row.model_validate({**{k: v or None for k, v in values.items()}, "line": reader.line_num}))
+                except ValidationError as exc:
+                    problems += [Problem(path, (reader.line_num, 1), message(err, "")) for err in exc.errors()]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise KitgenError(f"{path}: cannot read the roster ({exc})") from None
+    if problems:
+        raise InputError(problems)
     if not rows:
         raise KitgenError(f"{path}: the roster has no candidates")
     return rows
@@ -78,7 +89,7 @@ def seeds(rows: list[Row], vary: bool) -> list[Row]:
     seeded = []
     for row in rows:
         count[(row.role, row.level)] += 1
-        seeded.append(row if row.seed is not None else replace(row, seed=count[(row.role, row.level)] if vary else 1))
+        seeded.append(row if row.seed is not None else row.model_copy(update={"seed": count[(row.role, row.level)] if vary else 1}))
     return seeded
 
 

@@ -96,3 +96,13 @@ def test_a_row_that_cannot_be_written_fails_alone(run, tmp_path: Path) -> None:
     assert "1 kits made, 0 already complete, 1 failed" in result.stdout
     assert complete(out / "cv-engineer-senior-alan")
     assert (out / "cv-engineer-senior-ada").read_text() == "a file where Ada's folder should go"
+
+
+def test_a_roster_reports_every_bad_row_at_once(run, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level,seed\nAda,cv-engineer,senior,\n,cv-engineer,senior,\nBo,cv-engineer,mid,x\n")
+    result = run("batch", roster, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    assert result.stderr.splitlines() == [f"Error: {roster}:3:1: no candidate; fill in the row or delete it",
+                                          f"Error: {roster}:4:1: seed: Input should be a valid integer, unable to parse "
+                                          "string as an integer"]
