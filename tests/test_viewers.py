@@ -8,6 +8,7 @@ and MuPDF and Poppler must draw the tick where it was made.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from kit.cli import cli
+from kit.manifest import read_manifest
 from kit.pdfread import form_values
 from tests.engines import ENGINES
 
@@ -60,6 +62,20 @@ def filled(request: pytest.FixtureRequest, packet: Path, radios: dict[str, int],
 
 def test_every_value_reads_back_as_ticked(filled: Path, radios: dict[str, int]) -> None:
     assert form_values(filled) == {**{name: str(rating) for name, rating in radios.items()}, **TEXTS}
+
+
+def test_kitgen_score_gives_the_hand_computed_numbers(filled: Path, radios: dict[str, int], tmp_path: Path) -> None:
+    manifest = read_manifest(filled)
+    scorecard = {name[2:]: r for name, r in radios.items() if name.startswith("c:")}
+    expected = sum(manifest.weights[c] * r for c, r in scorecard.items()) / sum(manifest.weights[c] for c in scorecard)
+    result = CliRunner().invoke(cli, ["score", str(filled), "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert scores["weighted_total"] == pytest.approx(expected)
+    assert {row["id"]: row["mean"] for row in scores["competencies"] if row["mean"] is not None} == scorecard
+    person = scores["interviewers"][0]
+    assert (person["name"], person["recommendation"], person["justification"]) == (
+        TEXTS["interviewer"], "Hire", TEXTS["justification"])
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
