@@ -145,16 +145,20 @@ class Reader:
             raise KitgenError(f"{path}: its manifest differs from kit {attached.kit_id}'s; it was edited")
         self.manifests[attached.kit_id] = attached
         values = form_values(path)
-        if any(name.startswith("p:") for name in values) or "screener" in values:
+        if any(name.startswith("p:") for name in values):
             return self._screen(path, attached.group, {k[2:]: v for k, v in values.items() if k.startswith("p:")},
                                 _raising(path))
         ratings = {name: self._rating(path, name, value) for name, value in values.items() if name[:2] in ("q:", "c:")}
         stage = self._stage(path, attached, ratings)
         if not ratings:
-            raise KitgenError(f"{path}: no ratings are filled in; tick at least the scorecard")
+            raise KitgenError(f"{path}: no ratings are filled in; tick at least the scorecard "
+                              "(or, on a screener key, the points)")
+        name = (values.get("interviewer") or attached.interviewer or path.stem).strip()
+        if len(name) > 200:
+            raise KitgenError(f"{path}: the interviewer's name is {len(name)} characters long; shorten it to 200")
         choice = values.get("recommendation")
         return Verdict(
-            source=path, name=(values.get("interviewer") or attached.interviewer or path.stem).strip(),
+            source=path, name=name,
             group=attached.group, stage=stage,
             competencies={k[2:]: v for k, v in ratings.items() if k.startswith("c:")},
             questions={k[2:]: v for k, v in ratings.items() if k.startswith("q:")},

@@ -116,6 +116,21 @@ def test_poppler_draws_the_ticks(filled: Path, radios: dict[str, int]) -> None:
     assert_ticks_drawn(filled, radios, render)
 
 
+def test_pdfium_draws_the_ticks(filled: Path, radios: dict[str, int]) -> None:
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 (PDFium) is not installed")
+
+    def render(page: int) -> tuple[int, int, bytes]:
+        document = pdfium.PdfDocument(filled)
+        try:
+            document.init_forms()  # draw the form fields as Chrome does
+            image = document[page].render(scale=SCALE, grayscale=True, may_draw_forms=True).to_pil().convert("L")
+            return image.width, image.height, image.tobytes()
+        finally:
+            document.close()
+
+    assert_ticks_drawn(filled, radios, render)
+
+
 def assert_ticks_drawn(path: Path, radios: dict[str, int], render) -> None:
     """In each rated group, the ticked widget's area is clearly darker than every other's."""
     groups = radio_widgets(path)
