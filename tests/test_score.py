@@ -13,7 +13,8 @@ from pypdf import PdfReader
 
 from kit.manifest import Manifest, digest
 from kit.pdf import print_pdf
-from kit.score import NOT_ENOUGH, Verdict, decide
+from kit.score import NOT_ENOUGH, decide
+from kit.sheets import Verdict
 from kit.validate import load_library
 from tests.conftest import pdf_text, squash
 from tests.filling import fill
