@@ -35,12 +35,18 @@ class Problem:
         return f"{place}: {self.message}"
 
 
-class InputError(KitgenError):
-    """Every problem found in the YAML inputs, reported together (one line each)."""
+MAX_PROBLEMS = 20  # lines of one report; a file with thousands of problems gets a count of the rest
 
-    def __init__(self, problems: list[Problem]) -> None:
+
+class InputError(KitgenError):
+    """Every problem found in the YAML inputs, reported together (one line each, up to :data:`MAX_PROBLEMS`)."""
+
+    def __init__(self, problems: list[Problem], more: int = 0) -> None:
         self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
+        lines = [str(problem) for problem in problems[:MAX_PROBLEMS]]
+        if (more := more + len(problems) - len(lines)) > 0:
+            lines.append(f"{problems[0].file}: … and {more} more problems like these")
+        super().__init__("\n".join(lines))
 
     def format_message(self) -> str:
         return self.message.replace("\n", "\nError: ")

@@ -40,6 +40,9 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool, type(None))):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"key {key!r} is given twice in this mapping", key_node.start_mark
@@ -120,6 +123,8 @@ def parse_text(path: Path, text: str) -> Any:
         raise InputError([Problem(path, None, "not valid YAML: " + " ".join(str(exc).split()))]) from None
     except RecursionError:
         raise InputError([Problem(path, None, "values are nested too deeply to read")]) from None
+    except (ValueError, OverflowError) as exc:  # a scalar YAML cannot turn into a value (a 5,000-digit number)
+        raise InputError([Problem(path, None, f"not valid YAML: a value cannot be read ({str(exc)[:80]})")]) from None
     finally:
         gc.enable()
 

@@ -62,10 +62,10 @@ class Manifest(Model):
     candidate: Name | None
     interviewer: Name | None
     date: Name | None
-    weights: dict[Id, Annotated[float, Field(gt=0, le=1000)]] = Field(min_length=1)
-    questions: list[Id]
-    prescreen: list[Id]
-    packets: list[Packet] = []
+    weights: dict[Id, Annotated[float, Field(gt=0, le=1000)]] = Field(min_length=1, max_length=100)
+    questions: list[Id] = Field(max_length=1000)
+    prescreen: list[Id] = Field(max_length=100)
+    packets: list[Packet] = Field([], max_length=100)
     loop: Digest | None = None
 
     def check_id(self, where: Path) -> Manifest:
@@ -89,7 +89,7 @@ class SheetRecord(Model):
     role: Id
     candidate: Name | None
     date: Name | None
-    prescreen: list[Id]
+    prescreen: list[Id] = Field(max_length=100)
 
 
 def digest(record: dict[str, object]) -> str:

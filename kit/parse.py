@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kit import models
-from kit.errors import InputError, Problem
+from kit.errors import MAX_PROBLEMS, InputError, Problem
 from kit.load import parse_text, position_in, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,8 +40,9 @@ def validated(path: Path, data: Any, model: type[M], text: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        source = text()
-        raise InputError([Problem(path, position_in(source, err["loc"]), message(err, "")) for err in exc.errors()]) from None
+        source, errors = text(), exc.errors()
+        placed = [Problem(path, position_in(source, err["loc"]), message(err, "")) for err in errors[:MAX_PROBLEMS]]
+        raise InputError(placed, more=len(errors) - len(placed)) from None
 
 
 def message(err: Any, label: str) -> str:

@@ -18,6 +18,8 @@ from kit.errors import KitgenError
 
 MAX_BYTES = 64 * 1024 * 1024  # a filled packet is well under 5 MB
 MAX_FIELDS = 5000  # a packet has under 100
+MAX_ATTACHMENT = 1024 * 1024  # a manifest is a few kB
+MAX_PAGE_CONTENT = 4 * 1024 * 1024  # a packet's first page draws well under 1 MB
 
 
 def open_pdf(path: Path) -> PdfReader:
@@ -38,7 +40,11 @@ def attachment(path: Path, name: str) -> str | None:
     reader = open_pdf(path)
     try:
         found = reader.attachments.get(name)
+        if found and len(found[0]) > MAX_ATTACHMENT:
+            raise KitgenError(f"{path}: its attached {name} is over {MAX_ATTACHMENT // 1024} kB; not a kitgen manifest")
         return found[0].decode("utf-8") if found else None
+    except KitgenError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise _unreadable(path, exc) from None
 
@@ -47,7 +53,14 @@ def printed_id(path: Path) -> str | None:
     """The kit id printed in the first page's footer ("Kit 1a2b3c4d"), or None."""
     reader = open_pdf(path)
     try:
-        found = re.search(r"Kit ([0-9a-f]{8})\b", reader.pages[0].extract_text() if reader.pages else "")
+        if not reader.pages:
+            return None
+        contents = reader.pages[0].get_contents()
+        if contents is not None and len(contents.get_data()) > MAX_PAGE_CONTENT:
+            raise KitgenError(f"{path}: its first page draws over {MAX_PAGE_CONTENT // 2**20} MB; not a kitgen packet")
+        found = re.search(r"Kit ([0-9a-f]{8})\b", reader.pages[0].extract_text())
+    except KitgenError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise _unreadable(path, exc) from None
     return found.group(1) if found else None
@@ -128,7 +141,7 @@ def _state(value: Any) -> str | None:
 def _option(field: Any, state: str) -> str:
     """Older packets named states by option index and listed the values in /Opt."""
     options = field.get("/Opt")
-    if options is not None and state.isdigit() and int(state) < len(options):
+    if options is not None and state.isascii() and state.isdigit() and len(state) <= 4 and int(state) < len(options):
         return str(options[int(state)])
     return state
 

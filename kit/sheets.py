@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictInt, StringConstraints, model_validator
 
-from kit.errors import InputError, KitgenError, Problem
+from kit.errors import MAX_PROBLEMS, InputError, KitgenError, Problem
 from kit.library import Library
 from kit.manifest import Manifest, read_manifest
 from kit.models import Model
 
-MAX_SHEET_BYTES = 4 * 1024 * 1024
+MAX_SHEET_BYTES = 1024 * 1024  # a full panel's sheet is a few kB
 Words = Annotated[str, StringConstraints(max_length=20_000)]
 
 
@@ -153,18 +153,16 @@ class Reader:
         sheet = parse_yaml(path, text, SheetFile)
         if sheet.kit_id != self.manifest.kit_id and sheet.kit_id not in self.manifests:
             return [Verdict(path, "", sheet.kit_id)]
-        problems: list[Problem] = []
+        found: list[tuple[tuple[Any, ...], str]] = []  # placed in the file only when reported, at most MAX_PROBLEMS
         verdicts: list[Verdict | Screen] = []
         if sheet.points:
-            def report(loc: tuple[Any, ...], msg: str) -> None:
-                problems.append(_at(path, text, loc, msg))
-            verdicts.append(self._screen(path, self.manifest.group, sheet.points, report))
+            verdicts.append(self._screen(path, self.manifest.group, sheet.points, lambda loc, msg: found.append((loc, msg))))
         for index, entry in enumerate(sheet.entries() if not sheet.points else []):
             base = ("interviewers", index) if sheet.interviewers else ()
-            verdict = self._entry(path, entry, lambda loc, msg: problems.append(_at(path, text, (*base, *loc), msg)))
-            verdicts.append(verdict)
-        if problems:
-            raise InputError(problems)
+            verdicts.append(self._entry(path, entry, lambda loc, msg, base=base: found.append(((*base, *loc), msg))))
+        if found:
+            raise InputError([_at(path, text, loc, msg) for loc, msg in found[:MAX_PROBLEMS]],
+                             more=max(0, len(found) - MAX_PROBLEMS))
         return verdicts
 
     def csv_sheet(self, path: Path) -> list[Verdict]:
@@ -195,7 +193,7 @@ class Reader:
                     entry["red_flags"].append(rating)
                     loc = ("red_flags", len(entry["red_flags"]) - 1)
                 else:
-                    entry["ratings"][key] = int(rating) if rating.isdigit() else (rating or None)
+                    entry["ratings"][key] = small_number(rating) if small_number(rating) is not None else (rating or None)
                     loc = ("ratings", key)
                 lines[(name, loc)] = reader.line_num
         except csv.Error as exc:
@@ -261,18 +259,19 @@ class Reader:
                 continue
             if qid not in self.manifest.prescreen:
                 report(("points", qid), f"unknown prescreen question {qid!r}; use the ids on the screener key")
-            elif not str(value).isdigit() or not 0 <= int(value) <= most:
+            elif (number := small_number(str(value))) is None or not 0 <= number <= most:
                 report(("points", qid), f"points {value!r} for {qid!r} are outside 0–{most}")
             else:
-                found[qid] = int(value)
+                found[qid] = number
         if not found:
             report(("points",), "no prescreen points are filled in")
         return Screen(path, group, found)
 
     def _rating(self, path: Path, name: str, value: str) -> int:
-        if not value.isdigit() or not 1 <= int(value) <= self.scale:
+        number = small_number(value)
+        if number is None or not 1 <= number <= self.scale:
             raise KitgenError(f"{path}: field {name!r} holds {value[:20]!r}, not a rating 1–{self.scale}")
-        return int(value)
+        return number
 
     def _recommendation(self, path: Path, choice: str) -> str:
         label = self._label(choice)
@@ -283,8 +282,7 @@ class Reader:
     def _label(self, value: str) -> str | None:
         """A recommendation given as its label (any case) or its row number."""
         recs = self.rubric.recommendation
-        if value.strip().isdigit():
-            row = int(value)
+        if (row := small_number(value.strip())) is not None:
             return recs[row - 1].label if 1 <= row <= len(recs) else None
         found = self.rubric.label(value)
         return found.label if found else None
@@ -300,6 +298,11 @@ class Reader:
         if len(stages) > 1:
             raise KitgenError(f"{path}: ratings from {len(stages)} stages in one packet file; give each stage's packet")
         return stages.pop() if stages else None
+
+
+def small_number(text: str) -> int | None:
+    """``text`` as a whole number of at most four ASCII digits (a rating, points, a row), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
 
 
 def _raising(path: Path) -> Callable[[tuple[Any, ...], str], None]:
