@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt, StringConstraints, model_validator
+from pydantic import Field, StrictInt, StringConstraints, ValidationError, model_validator
 
 from kit.errors import MAX_PROBLEMS, InputError, KitgenError, Problem
 from kit.library import Library
 from kit.manifest import Manifest, read_manifest
 from kit.models import Model
+from kit.parse import message
 
 MAX_SHEET_BYTES = 1024 * 1024  # a full panel's sheet is a few kB
 Words = Annotated[str, StringConstraints(max_length=20_000)]
+Score = StrictInt | Annotated[str, StringConstraints(max_length=100)] | None  # checked against the scale, by line
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class SheetEntry(Model):
     recommendation: Words | StrictInt | None = None
     justification: Words | None = None
     red_flags: list[str] = []
-    ratings: dict[str, StrictInt | None] = {}
+    ratings: dict[str, Score] = {}
 
 
 class SheetFile(Model):
@@ -70,9 +72,9 @@ class SheetFile(Model):
     recommendation: Words | StrictInt | None = None
     justification: Words | None = None
     red_flags: list[str] = []
-    ratings: dict[str, StrictInt | None] = {}
+    ratings: dict[str, Score] = {}
     interviewers: list[SheetEntry] = []
-    points: dict[str, StrictInt | None] = Field({}, description="Prescreen points, typed up from the screener key.")
+    points: dict[str, Score] = Field({}, description="Prescreen points, typed up from the screener key.")
 
     @model_validator(mode="after")
     def _one_form(self) -> SheetFile:
@@ -193,7 +195,8 @@ class Reader:
                     entry["red_flags"].append(rating)
                     loc = ("red_flags", len(entry["red_flags"]) - 1)
                 else:
-                    entry["ratings"][key] = small_number(rating) if small_number(rating) is not None else (rating or None)
+                    number = small_number(rating)
+                    entry["ratings"][key] = (rating or None) if number is None else number
                     loc = ("ratings", key)
                 lines[(name, loc)] = reader.line_num
         except csv.Error as exc:
@@ -209,8 +212,9 @@ class Reader:
                 continue
             try:
                 entry = SheetEntry.model_validate(data)
-            except ValueError as exc:
-                report(("ratings",), f"{name}: {str(exc).splitlines()[-1].strip()}")
+            except ValidationError as exc:
+                for err in exc.errors():
+                    report(tuple(err["loc"]), f"{name}: {message(err, '')}")
                 continue
             verdicts.append(self._entry(path, entry, report))
         if problems:
@@ -232,7 +236,7 @@ class Reader:
             if kind is None:
                 report(("ratings", key), f"unknown id {key!r}; use the competency and question ids of kit "
                                          f"{self.manifest.kit_id}")
-            elif not isinstance(value, int) or not 1 <= value <= self.scale:
+            elif isinstance(value, str) or not 1 <= value <= self.scale:
                 report(("ratings", key), f"rating {value!r} for {key!r} is outside the scale 1–{self.scale}")
             else:
                 found[kind][key] = value

@@ -291,7 +291,15 @@ def test_bad_inputs_exit_2_with_one_line(run, kit: Path, tmp_path: Path) -> None
     typo.write_text(f"kit_id: {kit_id}\ninterviewer: X\nratings:\n  visoin: 3\n")
     broken = tmp_path / "broken.yaml"
     broken.write_text(f"kit_id: {kit_id}\ninterviewer: [X\n")
+    key = tmp_path / "key.yaml"  # found by bench/fuzz_readers.py: each was a traceback once
+    key.write_text(f"kit_id: {kit_id}\ninterviewer: X\nratings:\n  ? [vision]\n  : 3\n")
+    digits = tmp_path / "digits.yaml"
+    digits.write_text(f"kit_id: {kit_id}\ninterviewer: X\nratings:\n  vision: {'9' * 5000}\n")
+    superscript = tmp_path / "superscript.csv"
+    superscript.write_text("interviewer,id,rating\nX,vision,²\n")
     cases = {plain: "no kit manifest attached", empty: "no ratings are filled in",
+             key: "key.yaml:4:5: not valid YAML: a key must be a plain value", digits: "a value cannot be read",
+             superscript: "superscript.csv:2:1: rating '²' for 'vision' is outside the scale",
              high: "high.yaml:4:3: rating 5 for 'vision' is outside the scale 1–4", typo: "unknown id 'visoin'",
              broken: "broken.yaml:3:1: not valid YAML"}
     for path, message in cases.items():
