@@ -19,7 +19,7 @@ from kit.errors import KitgenError
 MAX_BYTES = 64 * 1024 * 1024  # a filled packet is well under 5 MB
 MAX_FIELDS = 5000  # a packet has under 100
 MAX_ATTACHMENT = 1024 * 1024  # a manifest is a few kB
-MAX_PAGE_CONTENT = 4 * 1024 * 1024  # a packet's first page draws well under 1 MB
+MAX_PAGE_CONTENT = 512 * 1024  # a packet's first page draws about 40 kB
 
 
 def open_pdf(path: Path) -> PdfReader:
@@ -57,7 +57,7 @@ def printed_id(path: Path) -> str | None:
             return None
         contents = reader.pages[0].get_contents()
         if contents is not None and len(contents.get_data()) > MAX_PAGE_CONTENT:
-            raise KitgenError(f"{path}: its first page draws over {MAX_PAGE_CONTENT // 2**20} MB; not a kitgen packet")
+            raise KitgenError(f"{path}: its first page draws over {MAX_PAGE_CONTENT // 1024} kB; not a kitgen packet")
         found = re.search(r"Kit ([0-9a-f]{8})\b", reader.pages[0].extract_text())
     except KitgenError:
         raise

@@ -27,6 +27,7 @@ from kit.sheets import Reader, Screen, Verdict, blank_sheet
 
 NOT_ENOUGH = "Not enough evidence"
 OUTPUTS = ("debrief.pdf", "scores.json", "scores.csv")
+MAX_INTERVIEWERS = 50  # a loop has a dozen; more means the wrong inputs, and a debrief no one can read
 
 
 # --- The decision ----------------------------------------------------------------------------------------
@@ -122,6 +123,9 @@ def decide(manifest: Manifest, library: Library, inputs: list[Verdict | Screen])
     screens = [v for v in ours if isinstance(v, Screen)]
     if not ours:
         raise KitgenError(f"no packet or score sheet belongs to kit {manifest.kit_id}")
+    if len(verdicts) > MAX_INTERVIEWERS:
+        raise KitgenError(f"{len(verdicts)} interviewers for one candidate (at most {MAX_INTERVIEWERS}); "
+                          "give only this candidate's packets and sheets")
     if len(screens) > 1:
         raise KitgenError(f"{screens[1].source}: a second marked prescreen for the candidate (the first is "
                           f"{screens[0].source}); give one")
@@ -235,8 +239,11 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     if kit_path is None and inputs[0].suffix.lower() != ".pdf":
         raise KitgenError(f"{inputs[0]}: a score sheet does not carry its kit; pass --kit with the kit folder")
     manifest = read_manifest(kit_path or inputs[0])
-    if manifest.role not in library.roles:
-        raise KitgenError(f"kit {manifest.kit_id} is for role {manifest.role!r}, which this library lacks; "
+    known = {c.id for c in library.rubric.competencies}
+    lacking = [f"role {manifest.role!r}"] if manifest.role not in library.roles else []
+    lacking += [f"competency {cid!r}" for cid in manifest.weights if cid not in known]
+    if lacking:
+        raise KitgenError(f"kit {manifest.kit_id} scores {lacking[0]}, which this library lacks; "
                           "pass the --config the kit was made with")
     reader = Reader(manifest, library)
     pdfs_first = sorted(inputs, key=lambda p: p.suffix.lower() != ".pdf")  # packets name the loop's kits
