@@ -1364,7 +1364,7 @@ def gen_manifest(rng: random.Random, seeds: Seeds, folder: Path) -> Case:
         kit = folder / "missing"
         steps.append("--kit names nothing")
     inputs: list[Path] = []
-    template = rng.random() < 0.1
+    template = rng.random() < 0.2  # score --template: the blank sheet of the edited manifest
     which = rng.choice(["yaml", "yaml", "yaml", "csv", "pdf"])
     if which == "yaml":
         sheet = sheet_data(rng, seeds, data if isinstance(data, dict) else seeds.manifest)
