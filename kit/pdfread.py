@@ -90,11 +90,11 @@ def form_values(path: Path) -> dict[str, str]:
             if where in visited:
                 continue
             visited.add(where)
-            seen += 1
+            kids = list(field.get("/Kids", []))
+            seen += 1 + len(kids)
             if seen > MAX_FIELDS:
-                raise KitgenError(f"{path}: more than {MAX_FIELDS} form fields; not a kitgen packet")
+                raise KitgenError(f"{path}: more than {MAX_FIELDS} form fields and widgets; not a kitgen packet")
             name = _name(field, prefix)
-            kids = [kid for kid in field.get("/Kids", [])]
             _collect(path, name, field, kids, values)
             stack += [(kid, name) for kid in kids if "/T" in kid.get_object()]
         return values
