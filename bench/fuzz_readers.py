@@ -660,6 +660,7 @@ def op_text(rng: random.Random, pdf: Any, seeds: Seeds) -> str:
     target = _field(rng, pdf, rng.choice(["justification", "interviewer", "notes:"]))
     raw = rng.choice([
         pikepdf.String(rng.choice(TEXTS)), pikepdf.String("J" * rng.choice([20_000, 1_000_000])),
+        pikepdf.String("word " * rng.choice([4_000, 200_000])),
         pikepdf.String(b"\xfe\xff" + "\ud800".encode("utf-16-be", "surrogatepass")),
         pikepdf.String(b"\xfe\xff\xdc\x00\x00A"), pikepdf.String(b"\xff\xfe" + "Grace".encode("utf-16-le")),
         pikepdf.String(b"\xef\xbb\xbfGrace\xff"), pikepdf.String(bytes(range(1, 32))), pikepdf.String("Ada\x00Error: x"),
@@ -891,6 +892,11 @@ def _list(data: dict[str, Any], key: str) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
+def _competency(rng: random.Random, seeds: Seeds) -> str:
+    """A competency id: one the library lacks half the time, else one of the library's."""
+    return rng.choice(["unknown-comp", "Vision", "vision-x"]) if rng.random() < 0.5 else rng.choice(seeds.competencies)
+
+
 def _edit_manifest_field(rng: random.Random, seeds: Seeds, data: dict[str, Any], key: str
                          ) -> tuple[dict[str, Any], str]:
     weights = data.get("weights") if isinstance(data.get("weights"), dict) else {}
@@ -906,9 +912,9 @@ def _edit_manifest_field(rng: random.Random, seeds: Seeds, data: dict[str, Any],
     if key == "weights":
         how = rng.randrange(8)
         if how == 0:
-            data["weights"] = {**weights, rng.choice(["unknown-comp", *seeds.competencies]): rng.choice([1, 2.5])}
+            data["weights"] = {**weights, _competency(rng, seeds): rng.choice([1, 2.5])}
         elif how == 1:
-            data["weights"] = {rng.choice(["unknown-comp", *seeds.competencies]): 1}
+            data["weights"] = {_competency(rng, seeds): 1}
         elif how == 2:
             data["weights"] = {}
         elif how == 3 and weights:
@@ -1387,7 +1393,7 @@ GENERATORS = {"pdf-bytes": gen_pdf_bytes, "pdf-struct": gen_pdf_struct, "pdf-att
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in repr(value))  # pikepdf's repr keeps controls
     return text if len(text) <= limit else f"{text[:limit]}...({len(text)} chars)"
 
 
