@@ -78,8 +78,8 @@ def _check_size(root: yaml.Node) -> None:
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file; a syntax error or unreadable file becomes an :class:`InputError`.
 
-    Parsed files are cached by content (as marshal data: plain values only, nothing that runs),
-    because parsing YAML is most of the cost of loading a large bank.
+    Parsed files are cached by content (marshal of plain values, signed: see cache.py), because
+    parsing YAML is most of the cost of loading a large bank.
     """
     try:
         if path.stat().st_size > MAX_BYTES:

@@ -14,7 +14,6 @@ from pathlib import Path
 from jinja2 import (
     ChoiceLoader,
     Environment,
-    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
@@ -22,7 +21,6 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from kit.cache import folder as cache_folder
 from kit.errors import KitgenError, Problem
 from kit.manifest import People
 from kit.score import Debrief, rules_in_words
@@ -134,7 +132,6 @@ def environment(folders: tuple[Path, ...]) -> Environment:
     own = FileSystemLoader(folders[-1])
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(list(folders)), PrefixLoader({"kitgen": own})]),
-        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         finalize=printable,
@@ -145,18 +142,6 @@ def environment(folders: tuple[Path, ...]) -> Environment:
     env.filters["inline"] = inline
     env.filters["answer_lines"] = answer_lines
     return env
-
-
-def _bytecode_cache() -> FileSystemBytecodeCache | None:
-    """Compiled templates in kitgen's cache (Jinja checks each against its source)."""
-    where = cache_folder()
-    try:
-        if where is None:
-            return None
-        (where / "jinja").mkdir(parents=True, exist_ok=True)
-        return FileSystemBytecodeCache(str(where / "jinja"))
-    except OSError:
-        return None
 
 
 _CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A)) | dict.fromkeys(range(0x7F, 0xA0))
