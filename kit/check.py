@@ -139,17 +139,38 @@ def unfair(library: Library) -> Iterator[Problem]:
 
 
 def broken_templates(library: Library) -> Iterator[Problem]:
-    """Team templates that do not compile."""
-    from kit.render import TemplateError, environment, template, template_folders  # noqa: PLC0415
+    """Team templates that do not compile, or that fail (an unsafe attribute, a missing value) when one
+    kit of each role is rendered through them."""
+    from kit.manifest import People  # noqa: PLC0415
+    from kit.render import environment, render_documents, template, template_folders  # noqa: PLC0415
+    from jinja2 import TemplateNotFound  # noqa: PLC0415
+
+    from kit.sandbox import TemplateError  # noqa: PLC0415
 
     folders = template_folders(library)
+    if len(folders) < 2:
+        return
     env = environment(folders)
+    failures: dict[str, Problem] = {}
     for folder in folders[:-1]:
         for path in sorted(folder.rglob("*.html")):
             try:
                 template(env, path.relative_to(folder).as_posix())
             except TemplateError as exc:
-                yield exc.problem
+                failures.setdefault(str(exc.problem), exc.problem)
+            except TemplateNotFound:  # a file there that the confined loader refuses
+                failures[str(path)] = Problem(path, None, "template error: it leads outside the template folders; "
+                                                          "copy the file in instead of linking it")
+    for role in library.roles.values():
+        try:
+            kit = select_kit(library, role.id, next(iter(role.levels)))
+            render_documents(library, [kit], People("Candidate", "Interviewer"), ("0" * 8, "0" * 8), forms=True,
+                             calibration=True)
+        except TemplateError as exc:
+            failures.setdefault(str(exc.problem), exc.problem)
+        except SelectionError:
+            continue  # reported by unfillable()
+    yield from failures.values()
 
 
 def coverage(library: Library) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:

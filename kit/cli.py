@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,15 +29,20 @@ class Sources:
 
     config: Path | None
 
+    @cached_property
     def layers(self) -> list[Layer]:
+        """The layers; a team layer found in the current folder is announced, since it changes every kit."""
         from kit.layers import find_layers  # noqa: PLC0415
 
-        return find_layers(self.config)
+        layers = find_layers(self.config)
+        if self.config is None and len(layers) > 1:
+            echo(f"kitgen: using {layers[1].name}, found in the current folder (--config FILE chooses another)", err=True)
+        return layers
 
     def library(self) -> Library:
         from kit.validate import load_library  # noqa: PLC0415
 
-        return load_library(self.layers())
+        return load_library(self.layers)
 
 
 EXAMPLES = """\b
@@ -109,13 +115,11 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force,
                       forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration,
                       plan=plan, stage=stage, panel=panel, avoid=avoid)
-    layers = ctx.obj.layers()
+    library = ctx.obj.library()
     with progress_bar("Printing") as progress:
-        paths = make_kit(request, load_library(layers), progress)
+        paths = make_kit(request, library, progress)
     for path in paths:
-        click.echo(path)
-    if len(layers) > 1:  # say so: a kitgen.yaml found in the current folder changes the kit
-        click.echo(f"kitgen: made with {', '.join(layer.name for layer in layers[1:])} over the built-ins", err=True)
+        echo(path)
 
 
 @cli.command("list")
@@ -129,8 +133,8 @@ def list_command(sources: Sources) -> None:
 
         return overview(sources.library())
 
-    layers = sources.layers()
-    click.echo(memo_text("list", [path for layer in layers for path in layer.files], compute))
+    layers = sources.layers
+    echo(memo_text("list", [path for layer in layers for path in layer.files], compute))
 
 
 @cli.command("questions")
@@ -142,7 +146,7 @@ def questions_command(sources: Sources, role: str, level: str, fmt: str) -> None
     """Export every question the bank holds for a role and level, with every field."""
     from kit.catalogue import export  # noqa: PLC0415
 
-    click.echo(export(sources.library(), role, level, fmt))
+    echo(export(sources.library(), role, level, fmt))
 
 
 @cli.command("batch")
@@ -163,15 +167,15 @@ def batch_command(sources: Sources, roster: Path, out: Path, workers: int, vary:
 
     rows = seeds(read_roster(roster), vary)
     with progress_bar("Making kits") as progress:
-        outcomes = run_batch(rows, sources.layers(), out, workers,
+        outcomes = run_batch(rows, sources.layers, out, workers,
                              {"paper": paper.lower(), "forms": not no_forms}, progress)
     made = [o for o in outcomes if o.folder]
-    click.echo(f"{sum(not o.skipped for o in made)} kits made, {sum(o.skipped for o in made)} already complete, "
+    echo(f"{sum(not o.skipped for o in made)} kits made, {sum(o.skipped for o in made)} already complete, "
                f"{len(outcomes) - len(made)} failed")
     for failed in (o for o in outcomes if o.error):
-        click.echo(f"{roster}:{failed.line}: {failed.error}", err=True)
+        echo(f"{roster}:{failed.line}: {failed.error}", err=True)
     if made:
-        click.echo(merge_for_print([o.folder for o in made if o.folder], out / "print.pdf"))
+        echo(merge_for_print([o.folder for o in made if o.folder], out / "print.pdf"))
     sys.exit(1 if len(made) < len(outcomes) else 0)
 
 
@@ -184,12 +188,12 @@ def check_command(sources: Sources, fmt: str) -> None:
 
     from kit.check import render_text, run_checks  # noqa: PLC0415
 
-    report = run_checks(sources.layers())
+    report = run_checks(sources.layers)
     if fmt == "json":
-        click.echo(json.dumps({"ok": report.ok, "problems": [f.as_dict() for f in report.findings],
+        echo(json.dumps({"ok": report.ok, "problems": [f.as_dict() for f in report.findings],
                                "coverage": report.coverage}, indent=2))
     else:
-        click.echo(render_text(report))
+        echo(render_text(report))
     sys.exit(0 if report.ok else 1)
 
 
@@ -202,7 +206,7 @@ def explain_command(sources: Sources, role: str, level: str, seed: int) -> None:
     """Show which layer and file each competency and question of a kit came from."""
     from kit.explain import explain  # noqa: PLC0415
 
-    click.echo(explain(sources.library(), role, level, seed))
+    echo(explain(sources.library(), role, level, seed))
 
 
 @cli.command("init")
@@ -212,8 +216,8 @@ def init_command(folder: Path) -> None:
     from kit.scaffold import scaffold  # noqa: PLC0415
 
     for path in scaffold(folder):
-        click.echo(path)
-    click.echo(f"\nNext: kitgen --config {folder / 'kitgen.yaml'} --role cv-platform-engineer --level senior", err=True)
+        echo(path)
+    echo(f"\nNext: kitgen --config {folder / 'kitgen.yaml'} --role cv-platform-engineer --level senior", err=True)
 
 
 @cli.command("score")
@@ -235,12 +239,12 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
     if template:
         if not kit_path:
             raise click.UsageError("--template needs --kit, the kit folder the score sheet is for")
-        click.echo(write_blank_sheet(kit_path, sources.library(), out, force))
+        echo(write_blank_sheet(kit_path, sources.library(), out, force))
         return
     debrief, paths = score_command(kit_path, list(inputs), sources.library(), out, force)
-    click.echo(debrief.summary())
+    echo(debrief.summary())
     for path in paths:
-        click.echo(path)
+        echo(path)
 
 
 @cli.command("schema")
@@ -250,7 +254,7 @@ def schema_command(out: Path) -> None:
     from kit.schema import write_schemas  # noqa: PLC0415
 
     for path in write_schemas(out):
-        click.echo(path)
+        echo(path)
 
 
 @contextmanager
@@ -270,6 +274,13 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+def echo(message: object, err: bool = False) -> None:
+    """``click.echo`` of text made plain (text.py): names and file paths come from users."""
+    from kit.text import plain  # noqa: PLC0415
+
+    click.echo(plain(str(message)), err=err)
 
 
 def main() -> None:

@@ -11,11 +11,17 @@ from pathlib import Path
 
 import click
 
+from kit.text import plain
+
 
 class KitgenError(click.ClickException):
     """A problem in the user's input or environment, reported without a traceback."""
 
     exit_code = 2
+
+    def format_message(self) -> str:
+        """The message less anything a terminal would run: it quotes names and text from files."""
+        return plain(super().format_message())
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class InputError(KitgenError):
         super().__init__("\n".join(lines))
 
     def format_message(self) -> str:
-        return self.message.replace("\n", "\nError: ")
+        return plain(self.message).replace("\n", "\nError: ")
 
 
 def unknown(what: str, value: str, valid: list[str]) -> str:

@@ -11,17 +11,11 @@ from typing import Any
 
 from pathlib import Path
 
-from jinja2 import (
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PrefixLoader,
-    StrictUndefined,
-    TemplateSyntaxError,
-)
+from jinja2 import ChoiceLoader, Environment, PrefixLoader, StrictUndefined, TemplateSyntaxError
 from markupsafe import Markup
 
-from kit.errors import KitgenError, Problem
+from kit.text import plain
+from kit.sandbox import ConfinedLoader, Sandbox, run_error, syntax_error
 from kit.manifest import People
 from kit.score import Debrief, rules_in_words
 from kit.models import Question
@@ -47,7 +41,7 @@ def render_documents(
     ``ids`` are the kit id and the prescreen sheet's own id. With ``forms``, the packets' tick
     boxes and write-in areas are PDF form fields.
     """
-    env = environment(template_folders(library))
+    folders = template_folders(library)
     shared = {
         "forms": forms, "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
@@ -59,7 +53,7 @@ def render_documents(
     def page(name: str, kit: Kit) -> str:
         context = {**shared, "kit": kit, "role": kit.role, "plan": kit.plan, "time_plan": _time_plan(kit, library),
                    "weights": [(library.competency(w.id), w.weight) for w in kit.weights]}
-        return template(env, f"{name}.html").render(context)
+        return render_template(folders, f"{name}.html", context)
 
     pages = {kit.name: page("interviewer", kit) for kit in kits}
     pages["prescreen"] = page("prescreen", kits[0])
@@ -86,7 +80,7 @@ def render_debrief(library: Library, debrief: Debrief) -> str:
                "rules": rules_in_words(library.rubric), "people": people, "debrief": debrief,
                "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False,
                "highlight_css": Markup(_highlight_css())}
-    return template(environment(template_folders(library)), "debrief.html").render(context)
+    return render_template(template_folders(library), "debrief.html", context)
 
 
 def template_folders(library: Library) -> tuple[Path, ...]:
@@ -94,20 +88,24 @@ def template_folders(library: Library) -> tuple[Path, ...]:
     return tuple(layer.templates for layer in reversed(library.layers) if layer.templates)
 
 
-class TemplateError(KitgenError):
-    """A template that does not compile, with the file and line at fault."""
-
-    def __init__(self, exc: TemplateSyntaxError) -> None:
-        self.problem = Problem(Path(exc.filename or exc.name or "template"), (exc.lineno, 1), f"template error: {exc.message}")
-        super().__init__(str(self.problem))
-
-
 def template(env: Environment, name: str) -> Any:
     """Load a template; a syntax error names the file and line of the template at fault."""
     try:
         return env.get_template(name)
     except TemplateSyntaxError as exc:
-        raise TemplateError(exc) from None
+        raise syntax_error(exc) from None
+
+
+def render_template(folders: tuple[Path, ...], name: str, context: dict[str, Any]) -> str:
+    """Render one template of ``folders``; a team template that fails names its file and line."""
+    try:
+        return template(environment(folders), name).render(context)
+    except TemplateSyntaxError as exc:  # an include or import met at run time
+        raise syntax_error(exc) from None
+    except Exception as exc:
+        if (error := run_error(exc, folders[:-1])) is None:
+            raise
+        raise error from None
 
 
 def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
@@ -124,14 +122,14 @@ def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
 
 @cache
 def environment(folders: tuple[Path, ...]) -> Environment:
-    """Jinja set up once per set of folders: strict, autoescaping everything.
+    """Jinja set up once per set of folders: sandboxed (sandbox.py), strict, autoescaping everything.
 
     kitgen's own templates are also reachable as ``kitgen/<name>``, so a team's
     ``interviewer.html`` can ``{% extends "kitgen/interviewer.html" %}`` and override one block.
     """
-    own = FileSystemLoader(folders[-1])
-    env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(list(folders)), PrefixLoader({"kitgen": own})]),
+    own = ConfinedLoader(folders[-1])
+    env = Sandbox(
+        loader=ChoiceLoader([ConfinedLoader(list(folders)), PrefixLoader({"kitgen": own})]),
         autoescape=True,
         undefined=StrictUndefined,
         finalize=printable,
@@ -144,14 +142,11 @@ def environment(folders: tuple[Path, ...]) -> Environment:
     return env
 
 
-_CONTROL = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A)) | dict.fromkeys(range(0x7F, 0xA0))
-
-
 def printable(value: Any) -> Any:
     """Every value printed drops control characters (YAML escapes and names can carry them)."""
     if isinstance(value, Markup):
-        return Markup(str(value).translate(_CONTROL))
-    return value.translate(_CONTROL) if isinstance(value, str) else value
+        return Markup(plain(str(value)))
+    return plain(value) if isinstance(value, str) else value
 
 
 def markdown(text: str) -> Markup:

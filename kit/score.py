@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kit import output
+from kit.text import plain
 from kit.errors import KitgenError
 from kit.library import Library
 from kit.manifest import Manifest, read_manifest
@@ -223,8 +224,8 @@ def _fmt(value: float | None) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text safe for a terminal: no control or escape characters."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+    """One table cell of the summary: plain text on one line."""
+    return plain(text).replace("\n", " ").replace("\t", " ")
 
 
 # --- The command -----------------------------------------------------------------------------------------
