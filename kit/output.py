@@ -1,49 +1,150 @@
-"""Step 6, write: put a kit's files in its folder, atomically, never clobbering without ``--force``.
+"""Step 6, write: put files on disk whole or not at all, never clobbering what is not kitgen's.
 
-Each file is written to a temporary name in the same folder and renamed into place only when
-every file of the kit has been written, so an interrupted run leaves no half-written PDF.
+- A kit folder is written as a fresh hidden sibling and swapped into place in one atomic exchange
+  (two renames where the system has no exchange), so a kill leaves the old kit or the new one.
+- Single files (a debrief, ``print.pdf``) are written under a temporary name and renamed into place.
+- Writers of one folder take turns (a lock on the folder itself), and whoever holds the lock first
+  clears what a killed run left behind: temporary files and folders, and an old kit set aside
+  between two renames is put back.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from kit.errors import KitgenError
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
+KIT_FILE = re.compile(r"(interviewer(-[a-z0-9-]+)?|prescreen|screener|calibration)\.(pdf|html)|kit\.yaml")
+_LEFTOVER = re.compile(  # kitgen's temporary names (tempfile adds 8 random characters)
+    r"\.(?P<name>.+)\.(?P<kind>new|old)-\w{8}|\..+\.\w{8}\.part|\.kitgen-probe-\w{8}|\.kitgen\.lock")
+MAX_NAME = 60  # characters of a candidate's name in a folder name
+LOCK_WAIT = 30.0  # seconds to wait for another kitgen writing the same folder
 
-def kit_folder(out: Path, role: str, level: str, candidate: str | None) -> Path:
-    """``out/<role>-<level>[-<candidate>]`` with the candidate's name made safe for a folder."""
-    return out / "-".join(part for part in (role, level, candidate and slug(candidate)) if part)
+Content = bytes | Callable[[BinaryIO], object]  # the bytes, or a function that writes them to a file
+
+
+# --- Names -----------------------------------------------------------------------------------------
+
+
+def kit_folder(out: Path, role: str, level: str, candidate: str | None, stage: str | None = None) -> Path:
+    """``out/<role>-<level>[-<candidate>][-<stage>]`` with the candidate's name made safe for a folder."""
+    return out / "-".join(part for part in (role, level, candidate and slug(candidate), stage) if part)
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
 
 
 def slug(name: str) -> str:
-    """Lowercase words joined by hyphens: safe as a folder name on any system (no dots, no slashes,
-    no name Windows reserves)."""
-    text = "-".join(re.findall(r"\w+", name.lower()))[:60].strip("-_")
-    return f"{text}-" if text in _RESERVED else text or "candidate"
+    """Lowercase words joined by hyphens, safe as a folder name on any system.
+
+    Names that read alike give the same slug (case, accents composed or not, punctuation), so a
+    roster can tell when two rows would share a folder; a name longer than :data:`MAX_NAME` keeps a
+    hash of the whole, so names that differ only past it stay apart.
+    """
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+    text = "-".join(words).strip("_")
+    if not text.strip("-_"):
+        raise KitgenError(f"the name {name[:80]!r} has no letters or digits to name its folder; write the name out")
+    if len(text) > MAX_NAME:
+        text = f"{text[:MAX_NAME - 9].rstrip('-_')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    return f"{text}-" if text in _RESERVED else text
+
+
+# --- Kits: whole folders ---------------------------------------------------------------------------
+
+
+def prepare_kit(folder: Path, force: bool) -> None:
+    """Make sure ``folder`` can take a kit before any work is done."""
+    _refuse_to_replace(folder, force)
+    _probe(folder.parent)
+
+
+def write_kit(folder: Path, files: dict[str, Content], force: bool) -> list[Path]:
+    """Write ``files`` as the whole of ``folder``: an earlier kit there is replaced as one."""
+    parent = folder.parent
+    with _locked(parent):
+        _refuse_to_replace(folder, force)
+        fresh = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.new-"))
+        try:
+            for name, content in files.items():
+                _write(fresh / name, content)
+            os.chmod(fresh, 0o777 & ~_UMASK)  # mkdtemp makes 0700; a kit is an ordinary folder
+            _sync(fresh)
+            _swap(fresh, folder)
+            _sync(parent)
+        except OSError as exc:
+            raise KitgenError(f"cannot write the kit to {folder}: {exc.strerror or exc}; the kit was not written") from None
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)  # the old kit, after the swap
+    return [folder / name for name in files]
+
+
+def _refuse_to_replace(folder: Path, force: bool) -> None:
+    """An existing folder is replaced only with ``force`` and only if all it holds is a kit."""
+    if folder.is_symlink():
+        raise KitgenError(f"{folder} is a symbolic link; kitgen does not write through links (remove it or use --out)")
+    if not os.path.lexists(folder):
+        return
+    if not folder.is_dir():
+        raise KitgenError(f"{folder} is a file, not a kit folder; move it or use --out")
+    names = sorted(p.name for p in folder.iterdir() if not _LEFTOVER.fullmatch(p.name))
+    foreign = [n for n in names if not KIT_FILE.fullmatch(n)]
+    if foreign:
+        raise KitgenError(f"{folder} holds {foreign[0]!r}, which is not part of a kit, so kitgen will not replace the "
+                          "folder; move it out, or use --out")
+    if names and not force:
+        raise KitgenError(f"{folder} already holds a kit ({', '.join(names)}); "
+                          "pass --force to replace it or --out to write somewhere else")
+
+
+def _swap(fresh: Path, folder: Path) -> None:
+    """Put ``fresh`` at ``folder``; what was there ends up at ``fresh``."""
+    if not os.path.lexists(folder):
+        os.rename(fresh, folder)
+    elif not _exchange(fresh, folder):
+        old = fresh.with_name(fresh.name.replace(".new-", ".old-", 1))
+        os.rename(folder, old)  # a kill here leaves the old kit at ``old``; the next run puts it back
+        os.rename(fresh, folder)
+        os.rename(old, fresh)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux's renameat2 with RENAME_EXCHANGE); False where that is missing."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_cwd, exchange = -100, 2
+    if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+# --- Single files ----------------------------------------------------------------------------------
 
 
 def prepare(folder: Path, names: list[str], force: bool) -> None:
-    """Make sure ``folder`` can take the kit's files before any work is done."""
+    """Make sure ``folder`` can take the files ``names`` before any work is done."""
     _refuse_to_clobber(folder, names, force)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".kitgen-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise KitgenError(f"cannot write to output folder {folder}: {exc.strerror or exc}; choose another with --out") from None
+    _probe(folder)
 
 
 def _refuse_to_clobber(folder: Path, names: list[str], force: bool) -> None:
@@ -53,54 +154,113 @@ def _refuse_to_clobber(folder: Path, names: list[str], force: bool) -> None:
     existing = [name for name in names if (folder / name).exists()]
     if existing and not force:
         raise KitgenError(
-            f"{folder} already holds a kit ({', '.join(existing)}); "
-            "pass --force to replace it or --out to write somewhere else"
-        )
+            f"{folder} already holds {', '.join(existing)}; pass --force to replace it or --out to write somewhere else")
 
 
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """One kitgen at a time writes a folder, so a kit never mixes two runs' files."""
-    try:
-        import fcntl  # noqa: PLC0415 - POSIX only; elsewhere the renames alone keep each file whole
-    except ImportError:
-        yield
-        return
-    lock = folder / ".kitgen.lock"
-    with open(lock, "w") as handle:  # noqa: PTH123
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise KitgenError(f"another kitgen is writing {folder}; try again when it has finished") from None
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
-
-
-def write_files(folder: Path, files: dict[str, bytes], force: bool = True) -> list[Path]:
+def write_files(folder: Path, files: dict[str, Content], force: bool = True) -> list[Path]:
     """Write every file under a temporary name, then rename them all into place.
 
-    Under a lock on the folder, the check against replacing files (unless ``force``) is made
-    again, so two runs racing for one folder cannot mix or clobber each other's files.
+    Under the folder's lock the check against replacing files (unless ``force``) is made again, so
+    two runs racing for one folder cannot mix or clobber each other's files.
     """
     temps: dict[str, str] = {}
     try:
-        for name, data in files.items():
-            fd, temps[name] = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-            os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a kit is an ordinary file
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
         with _locked(folder):
+            for name, content in files.items():
+                fd, temps[name] = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+                os.close(fd)
+                _write(Path(temps[name]), content)
             _refuse_to_clobber(folder, list(files), force)
             for name, temp in temps.items():
                 os.replace(temp, folder / name)
     except OSError as exc:
-        raise KitgenError(f"cannot write the kit to {folder}: {exc.strerror or exc}; the kit was not written") from None
+        raise KitgenError(f"cannot write to {folder}: {exc.strerror or exc}; nothing was written") from None
     finally:
         for temp in temps.values():
             if os.path.exists(temp):
                 os.unlink(temp)
     return [folder / name for name in files]
+
+
+# --- Shared ----------------------------------------------------------------------------------------
+
+
+def _write(path: Path, content: Content) -> None:
+    """Write and flush one file to disk, as an ordinary file (mode from the umask)."""
+    with open(path, "wb") as handle:  # noqa: PTH123
+        os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+        if callable(content):
+            content(handle)
+        else:
+            handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync(folder: Path) -> None:
+    """Flush a folder's entries to disk (where the system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _probe(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".kitgen-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise KitgenError(f"cannot write to output folder {folder}: {exc.strerror or exc}; choose another with --out") from None
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock (an advisory lock on the folder itself: no lock file to leave behind),
+    and clear what killed runs left there."""
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only; elsewhere the renames alone keep each file whole
+    except ImportError:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise KitgenError(f"another kitgen has been writing {folder} for {LOCK_WAIT:.0f} s; "
+                                      "try again when it has finished") from None
+                time.sleep(0.05)
+        _clear_leftovers(folder)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Remove what a killed kitgen left in ``folder`` (only a run holding the lock makes these, so any
+    found now are stale); an old kit set aside between two renames goes back if nothing replaced it."""
+    for entry in folder.iterdir():
+        if not (match := _LEFTOVER.fullmatch(entry.name)):
+            continue
+        target = folder / match["name"] if match["name"] else None
+        try:
+            if match["kind"] == "old" and target and not os.path.lexists(target):
+                os.rename(entry, target)
+            elif entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            pass

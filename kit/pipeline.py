@@ -69,10 +69,8 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
     pages = render_documents(library, kits, request.people, (record.kit_id, sheet.sheet_id), request.paper,
                              forms=request.forms, calibration=request.calibration)
 
-    folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate)
-    extensions = ("pdf", "html") if request.html else ("pdf",)
-    names = [f"{doc}.{ext}" for doc in pages for ext in extensions] + ["kit.yaml"]
-    output.prepare(folder, names, request.force)
+    folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate, request.stage)
+    output.prepare_kit(folder, request.force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
 
     files: dict[str, bytes] = {}
@@ -83,4 +81,4 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
             files[f"{doc}.html"] = html.encode()
         progress(done, len(pages))
     files[MANIFEST_NAME] = manifest_bytes
-    return output.write_files(folder, files, request.force)
+    return output.write_kit(folder, files, request.force)

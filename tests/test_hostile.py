@@ -108,8 +108,26 @@ def test_long_words_and_long_questions_stay_on_the_page(team: Team) -> None:
 def test_candidate_names_make_safe_folders() -> None:
     assert output.slug("../../etc/passwd") == "etc-passwd"
     assert output.slug("CON") == "con-" and output.slug("lpt1") == "lpt1-"
-    assert output.slug("a/b\\c:d") == "a-b-c-d" and output.slug("...") == "candidate"
+    assert output.slug("a/b\\c:d") == "a-b-c-d"
     assert output.slug("Zoë O'Neil") == "zoë-o-neil"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Ada Lovelace", "ADA  lovelace"),
+    ("Jos\u00e9 D\u00edaz", "Jose\u0301 Di\u0301az"),  # composed and decomposed accents
+    ("Ada Lovelace", "Ada, Lovelace!"),
+    ("｡Ａｄａ", "ada"),  # full-width letters
+])
+def test_names_that_read_alike_give_one_folder_name(a: str, b: str) -> None:
+    assert output.slug(a) == output.slug(b)
+
+
+def test_long_names_stay_apart_and_names_without_letters_are_refused() -> None:
+    a, b = "Ada " * 20 + "Lovelace", "Ada " * 20 + "Byron"
+    assert output.slug(a) != output.slug(b) and len(output.slug(a)) <= output.MAX_NAME
+    for name in ("...", "---", "!!!", "\u200b"):
+        with pytest.raises(KitgenError, match="no letters or digits"):
+            output.slug(name)
 
 
 def test_symlinked_kit_folder_is_not_followed(run, tmp_path: Path) -> None:
@@ -145,23 +163,37 @@ def test_disk_full_mid_write_leaves_the_old_kit_whole(tmp_path: Path, monkeypatc
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
-    with pytest.raises(KitgenError, match="No space left on device; the kit was not written"):
+    with pytest.raises(KitgenError, match="No space left on device; nothing was written"):
         output.write_files(folder, {"a.pdf": b"new a", "b.pdf": b"new b"})
     assert (folder / "a.pdf").read_bytes() == b"old a" and (folder / "b.pdf").read_bytes() == b"old b"
     assert sorted(p.name for p in folder.iterdir()) == ["a.pdf", "b.pdf"]
-    del real_write, full
+    kit = tmp_path / "out" / "kit"
+    monkeypatch.undo()
+    output.prepare_kit(kit, force=False)
+    output.write_kit(kit, {"interviewer.pdf": b"old", "kit.yaml": b"old"}, force=False)
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    with pytest.raises(KitgenError, match="No space left on device; the kit was not written"):
+        output.write_kit(kit, {"interviewer.pdf": b"new", "kit.yaml": b"new"}, force=True)
+    assert sorted(p.name for p in kit.parent.iterdir()) == ["kit"]
+    assert (kit / "interviewer.pdf").read_bytes() == b"old" and (kit / "kit.yaml").read_bytes() == b"old"
 
 
-def test_a_second_writer_waits_its_turn(tmp_path: Path) -> None:
+def test_a_second_writer_waits_its_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import fcntl
 
     folder = tmp_path / "kit"
     folder.mkdir()
-    with open(folder / ".kitgen.lock", "w") as held:
+    monkeypatch.setattr(output, "LOCK_WAIT", 0.0)
+    held = os.open(folder, os.O_RDONLY)
+    try:
         fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(KitgenError, match="another kitgen is writing"):
+        with pytest.raises(KitgenError, match="another kitgen has been writing"):
             output.write_files(folder, {"a.pdf": b"x"})
-    assert not (folder / "a.pdf").exists()
+        with pytest.raises(KitgenError, match="another kitgen has been writing"):
+            output.write_kit(folder / "k", {"a.pdf": b"x"}, force=False)
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in folder.iterdir()) == []
 
 
 def test_two_runs_on_one_folder_never_mix_their_kits(tmp_path: Path) -> None:

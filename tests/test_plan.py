@@ -48,7 +48,7 @@ def test_plan_packets_show_the_loop_coverage(run, tmp_path: Path) -> None:
 
 def test_one_stage_matches_the_whole_plan(run, tmp_path: Path) -> None:
     assert run("--role", "cv-engineer", "--level", "senior", "--stage", "coding", "--out", tmp_path / "one").exit_code == 0
-    one = yaml.safe_load((tmp_path / "one" / "cv-engineer-senior" / "kit.yaml").read_text())
+    one = yaml.safe_load((tmp_path / "one" / "cv-engineer-senior-coding" / "kit.yaml").read_text())
     whole = select_plan(load_library(), "cv-engineer", "senior")
     assert one["questions"] == [q.id for kit in whole if kit.stage.id == "coding" for q in kit.questions]
     bad = run("--role", "cv-engineer", "--level", "senior", "--stage", "codng", "--out", tmp_path / "bad")

@@ -219,8 +219,8 @@ def test_an_edited_manifest_is_refused(run, kit: Path, filled: list[Path], tmp_p
 
 def test_stage_packets_printed_separately_are_one_loop(run, tmp_path: Path) -> None:
     for stage in ("technical", "coding"):
-        assert run(*ARGS, "--stage", stage, "--out", tmp_path / stage).exit_code == 0
-    folders = [tmp_path / s / "cv-engineer-senior-ada-lovelace" for s in ("technical", "coding")]
+        assert run(*ARGS, "--stage", stage, "--out", tmp_path).exit_code == 0  # one folder per stage
+    folders = [tmp_path / f"cv-engineer-senior-ada-lovelace-{s}" for s in ("technical", "coding")]
     manifests = [manifest(f) for f in folders]
     assert manifests[0]["kit_id"] != manifests[1]["kit_id"] and manifests[0]["loop"] == manifests[1]["loop"]
     tech, code = tmp_path / "tech.pdf", tmp_path / "code.pdf"
