@@ -7,24 +7,27 @@ skips them. A row that fails is reported with its line number and the rest are s
 from __future__ import annotations
 
 import csv
-import io
+import os
 import signal
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, ValidationError
 
 from kit import output
-from pydantic import StringConstraints, ValidationError
-
-from kit.errors import InputError, KitgenError, Problem
+from kit.errors import InputError, KitgenError, Problem, unknown
 from kit.layers import Layer
-from kit.manifest import MANIFEST_NAME, People
-from kit.models import Model
+from kit.library import Library
+from kit.manifest import People
+from kit.models import Id, Model
 from kit.parse import message
 
 REQUIRED = ("candidate", "role", "level")
@@ -32,15 +35,18 @@ OPTIONAL = ("interviewer", "seed", "stage")
 
 
 class Row(Model):
-    """One roster row; role, level and stage are checked against the library when its kit is made."""
+    """One roster row: role, level and stage are names (never paths), the seed a bounded number."""
 
     line: int
     candidate: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    role: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    level: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    role: Id
+    level: Id
     interviewer: Annotated[str, StringConstraints(max_length=200)] | None = None
-    seed: int | None = None
-    stage: Annotated[str, StringConstraints(max_length=100)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    stage: Id | None = None
+
+    def folder(self, out: Path) -> Path:
+        return output.kit_folder(out, self.role, self.level, self.candidate, self.stage)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,38 @@ def read_roster(path: Path) -> list[Row]:
     return rows
 
 
+def check_roster(path: Path, rows: list[Row], library: Library, out: Path) -> None:
+    """Refuse the roster, every problem by line and before anything is made, if a row names a role,
+    level or stage the library lacks, repeats another row, or would share another row's folder."""
+    problems: list[Problem] = []
+    taken: dict[Path, Row] = {}
+    for row in rows:
+        try:
+            _check_names(row, library)
+            folder = row.folder(out)
+        except KitgenError as exc:
+            problems.append(Problem(path, (row.line, 1), exc.format_message()))
+            continue
+        if (first := taken.setdefault(folder, row)) is not row:
+            same = first.model_dump(exclude={"line"}) == row.model_dump(exclude={"line"})
+            problems.append(Problem(path, (row.line, 1), f"repeats line {first.line}; delete one of them" if same else
+                                    f"{row.candidate!r} would share the folder {folder.name} with {first.candidate!r} "
+                                    f"of line {first.line}; write the names so that they differ"))
+    if problems:
+        raise InputError(problems)
+
+
+def _check_names(row: Row, library: Library) -> None:
+    role = library.roles.get(row.role)
+    if role is None:
+        raise KitgenError(unknown("role", row.role, sorted(library.roles)))
+    if row.level not in role.levels:
+        raise KitgenError(unknown("level", row.level, list(role.levels)))
+    stages = [stage.id for stage in role.plan]
+    if row.stage and row.stage not in stages:
+        raise KitgenError(unknown("stage", row.stage, stages))
+
+
 def seeds(rows: list[Row], vary: bool) -> list[Row]:
     """Same role and level, same questions; with ``vary``, each candidate an equivalent rotation."""
     count: Counter[tuple[str, str]] = Counter()
@@ -95,23 +133,14 @@ def seeds(rows: list[Row], vary: bool) -> list[Row]:
 
 def run_batch(rows: list[Row], layers: list[Layer], out: Path, workers: int, options: dict[str, object],
               progress: Callable[[int, int], None]) -> list[Outcome]:
-    """Make every row's kit on ``workers`` processes; complete kits already in ``out`` are skipped."""
+    """Make every row's kit on ``workers`` processes; a kit already whole in ``out`` is kept."""
     outcomes: list[Outcome] = []
-    todo = []
-    for row in rows:
-        folder = output.kit_folder(out, row.role, row.level, row.candidate)
-        if complete(folder):
-            outcomes.append(Outcome(row.line, folder, skipped=True))
-        else:
-            todo.append(row)
-    progress(len(outcomes), len(rows))
-    if not todo:
-        return outcomes
+    progress(0, len(rows))
     with _terminate_as_interrupt(), ProcessPoolExecutor(
-        max_workers=min(workers, len(todo)), mp_context=get_context("spawn"),
-        initializer=_start_worker, initargs=(layers, out, options),
+        max_workers=min(workers, len(rows)), mp_context=get_context("spawn"),
+        initializer=_start_worker, initargs=(layers, out, options, os.getpid()),
     ) as pool:
-        futures = [pool.submit(_make, row) for row in todo]
+        futures = [pool.submit(_make, row) for row in rows]
         try:
             for future in as_completed(futures):
                 outcomes.append(future.result())
@@ -122,54 +151,46 @@ def run_batch(rows: list[Row], layers: list[Layer], out: Path, workers: int, opt
     return sorted(outcomes, key=lambda o: o.line)
 
 
-def complete(folder: Path) -> bool:
-    """A kit is complete when its manifest and PDFs are all there (the manifest is renamed last)."""
-    return (folder / MANIFEST_NAME).is_file() and (folder / "prescreen.pdf").is_file() \
-        and any(folder.glob("interviewer*.pdf"))
-
-
 def merge_for_print(folders: list[Path], target: Path) -> Path:
-    """One PDF of every kit's packets and prescreen sheets, in roster order, for one print job.
+    """One PDF of every kit's packets and prescreen sheets, in roster order, for one print job, streamed
+    (printjob.py) so that memory stays flat whatever the number of kits."""
+    from kit.printjob import write_print_pdf  # noqa: PLC0415
 
-    Form fields are flattened into the pages: a print job needs their look, not their fields
-    (which, named alike in every packet, would be linked across candidates in one file).
-    """
-    import warnings  # noqa: PLC0415
-
-    import pikepdf  # noqa: PLC0415 - qpdf copies pages about 14 times faster than pure Python
-
-    merged = pikepdf.Pdf.new()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-        for folder in folders:
-            for pdf in sorted(folder.glob("interviewer*.pdf")) + [folder / "prescreen.pdf"]:
-                source = pikepdf.Pdf.open(pdf)
-                source.flatten_annotations("all")
-                merged.pages.extend(source.pages)
-        buffer = io.BytesIO()
-        merged.save(buffer)
+    sources = [pdf for folder in folders for pdf in (*sorted(folder.glob("interviewer*.pdf")), folder / "prescreen.pdf")]
     output.prepare(target.parent, [target.name], force=True)
-    return output.write_files(target.parent, {target.name: buffer.getvalue()})[0]
+    return output.write_files(target.parent, {target.name: lambda handle: write_print_pdf(sources, handle)})[0]
 
 
 # Worker side: each process loads the library and WeasyPrint once, then makes kits.
 _state: dict[str, object] = {}
 
 
-def _start_worker(layers: list[Layer], out: Path, options: dict[str, object]) -> None:
+def _start_worker(layers: list[Layer], out: Path, options: dict[str, object], parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; running kits finish
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     from kit.pdf import print_pdf  # noqa: F401, PLC0415 - pay for WeasyPrint once per worker
     from kit.validate import load_library  # noqa: PLC0415
 
     _state.update(library=load_library(layers), out=out, options=options)
 
 
+def _end_with(parent: int) -> None:
+    """End this worker when the batch that spawned it is gone (killed, even with SIGKILL): an unfinished
+    kit is only a hidden folder, which the next run clears."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def _make(row: Row) -> Outcome:
-    from kit.pipeline import Request, make_kit  # noqa: PLC0415
+    """Make one row's kit, unless its folder already holds exactly that kit, whole."""
+    from kit.pipeline import Request, existing_kit, make_kit  # noqa: PLC0415
 
     request = Request(row.role, row.level, row.seed or 1, People(row.candidate, row.interviewer),
                       out=_state["out"], stage=row.stage, force=True, **_state["options"])  # type: ignore[arg-type]
     try:
+        if folder := existing_kit(request, _state["library"]):  # type: ignore[arg-type]
+            return Outcome(row.line, folder, skipped=True)
         paths = make_kit(request, _state["library"])  # type: ignore[arg-type]
     except KitgenError as exc:
         return Outcome(row.line, None, exc.format_message())

@@ -160,18 +160,21 @@ def questions_command(sources: Sources, role: str, level: str, fmt: str) -> None
 def batch_command(sources: Sources, roster: Path, out: Path, workers: int, vary: bool, paper: str, no_forms: bool) -> None:
     """Make every candidate's kit from a roster CSV (candidate, role, level[, interviewer, seed, stage]).
 
-    Kits already complete in OUT are skipped, so an interrupted batch resumes where it stopped;
-    OUT/print.pdf merges every kit's packets for one print job. Exit 1 if any row failed.
+    The whole roster is checked first (names, repeats, rows that would share a folder). Kits already
+    whole in OUT are kept, so an interrupted batch resumes where it stopped; OUT/print.pdf merges
+    every kit's packets for one print job. Exit 1 if any row failed.
     """
-    from kit.batch import merge_for_print, read_roster, run_batch, seeds  # noqa: PLC0415
+    from kit.batch import check_roster, merge_for_print, read_roster, run_batch, seeds  # noqa: PLC0415
 
-    rows = seeds(read_roster(roster), vary)
+    rows = read_roster(roster)
+    check_roster(roster, rows, sources.library(), out)
+    rows = seeds(rows, vary)
     with progress_bar("Making kits") as progress:
         outcomes = run_batch(rows, sources.layers, out, workers,
                              {"paper": paper.lower(), "forms": not no_forms}, progress)
     made = [o for o in outcomes if o.folder]
     echo(f"{sum(not o.skipped for o in made)} kits made, {sum(o.skipped for o in made)} already complete, "
-               f"{len(outcomes) - len(made)} failed")
+         f"{len(outcomes) - len(made)} failed")
     for failed in (o for o in outcomes if o.error):
         echo(f"{roster}:{failed.line}: {failed.error}", err=True)
     if made:

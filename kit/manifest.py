@@ -159,11 +159,31 @@ def read_manifest(path: Path) -> Manifest:
     return parse_yaml(file, text, Manifest).check_id(file)
 
 
+def verify_kit(folder: Path) -> Manifest:
+    """The manifest of a kit folder whose documents all agree with it: every interviewer document it
+    lists carries it, the prescreen sheet carries its record. KitgenError for a missing or damaged part."""
+    from kit.parse import parse_yaml  # noqa: PLC0415
+    from kit.pdfread import attachment  # noqa: PLC0415
+
+    record = read_manifest(folder)
+    documents = [p.name for p in record.packets] or ["interviewer"]
+    for name in [*documents, "screener", *(["calibration"] if (folder / "calibration.pdf").exists() else [])]:
+        if read_manifest(folder / f"{name}.pdf").kit_id != record.kit_id:
+            raise KitgenError(f"{folder / name}.pdf belongs to another kit than {folder / MANIFEST_NAME}")
+    sheet = folder / "prescreen.pdf"
+    text = attachment(sheet, SHEET_NAME)
+    if text is None or parse_yaml(sheet, text, SheetRecord) != sheet_record(record):
+        raise KitgenError(f"{sheet} is not the prescreen sheet of {folder / MANIFEST_NAME}")
+    return record
+
+
 def used_questions(paths: Iterable[Path]) -> set[str]:
     """Every question of the kits at ``paths``: manifests, kit folders, or folders of kits."""
     used: set[str] = set()
     for path in paths:
-        manifests = sorted(path.rglob(MANIFEST_NAME)) if path.is_dir() and not (path / MANIFEST_NAME).is_file() else [path]
+        manifests = sorted(m for m in path.rglob(MANIFEST_NAME) if not any(  # not in kitgen's hidden temporary folders
+            part.startswith(".") for part in m.relative_to(path).parts)) \
+            if path.is_dir() and not (path / MANIFEST_NAME).is_file() else [path]
         if not manifests:
             raise KitgenError(f"{path}: no kit manifests (kit.yaml) found to avoid")
         for found in manifests:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit import output
-from kit.manifest import MANIFEST_NAME, SHEET_NAME, People, dump, manifest, sheet_record, used_questions
+from kit.manifest import (MANIFEST_NAME, SHEET_NAME, Manifest, People, dump, manifest, sheet_record, used_questions,
+                          verify_kit)
 from kit.errors import KitgenError, unknown
 from kit.render import render_documents, template_folders
 from kit.select import Kit, select_kit, select_plan
@@ -56,20 +57,41 @@ def choose_kits(request: Request, library: Library) -> tuple[list[Kit], list[Kit
     return kits, plan
 
 
+def _planned(request: Request, library: Library) -> tuple[list[Kit], Manifest, Path]:
+    """The kits to print, their manifest and the folder they go to."""
+    kits, plan = choose_kits(request, library)
+    folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate, request.stage)
+    return kits, manifest(kits, request.people, plan), folder
+
+
+def existing_kit(request: Request, library: Library) -> Path | None:
+    """The kit's folder if it already holds this very kit, whole; None if it holds no kit or a damaged one.
+
+    A folder holding another kit (other names, seed or questions) is refused, never replaced.
+    """
+    _, record, folder = _planned(request, library)
+    try:
+        found = verify_kit(folder)
+    except KitgenError:
+        return None
+    if found.kit_id != record.kit_id:
+        raise KitgenError(f"{folder} holds another kit ({found.kit_id}: {found.candidate}, seed {found.seed}) than "
+                          f"this row makes ({record.kit_id}); move it away or use another --out")
+    return folder
+
+
 def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None) -> list[Path]:
     """Make one kit (or a plan's packets) from ``library`` and return the paths written.
 
     The interviewer's documents carry the kit manifest; the candidate's prescreen sheet only
     its own record (what is printed on it), so nothing of the interview reaches the candidate.
     """
-    kits, plan = choose_kits(request, library)
-    record = manifest(kits, request.people, plan)
+    kits, record, folder = _planned(request, library)
     sheet = sheet_record(record)
     manifest_bytes = dump(record)
     pages = render_documents(library, kits, request.people, (record.kit_id, sheet.sheet_id), request.paper,
                              forms=request.forms, calibration=request.calibration)
 
-    folder = output.kit_folder(request.out, kits[0].role.id, kits[0].level, request.people.candidate, request.stage)
     output.prepare_kit(folder, request.force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
 

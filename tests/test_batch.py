@@ -8,17 +8,27 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from pypdf import PdfReader
 
-from kit.batch import complete
+from kit.errors import KitgenError
+from kit.manifest import verify_kit
 
 ROSTER = """candidate,role,level,interviewer
 Ada Lovelace,cv-engineer,senior,Grace
 Alan Turing,cv-engineer,senior,
 Kate Bell,nlp-engineer,junior,
-Bad Row,cv-engineer,principal,
 """
+
+
+def complete(folder: Path) -> bool:
+    """The folder holds a whole kit: every document carries its manifest."""
+    try:
+        verify_kit(folder)
+    except KitgenError:
+        return False
+    return True
 
 
 def questions(folder: Path) -> list[str]:
@@ -29,9 +39,8 @@ def test_batch_makes_every_kit_reports_bad_rows_and_merges_a_print_file(run, tmp
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER)
     result = run("batch", roster, "--out", tmp_path / "out", "--workers", "2")
-    assert result.exit_code == 1  # one row failed; the others were still made
-    assert "3 kits made, 0 already complete, 1 failed" in result.stdout
-    assert f"{roster}:5: unknown level 'principal'" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert "3 kits made, 0 already complete, 0 failed" in result.stdout
     folders = sorted(p for p in (tmp_path / "out").iterdir() if p.is_dir())
     assert [f.name for f in folders] == ["cv-engineer-senior-ada-lovelace", "cv-engineer-senior-alan-turing",
                                          "nlp-engineer-junior-kate-bell"]
@@ -42,7 +51,7 @@ def test_batch_makes_every_kit_reports_bad_rows_and_merges_a_print_file(run, tmp
     assert len(PdfReader(tmp_path / "out" / "print.pdf").pages) == pages
 
     again = run("batch", roster, "--out", tmp_path / "out")
-    assert "0 kits made, 3 already complete, 1 failed" in again.stdout
+    assert "0 kits made, 3 already complete, 0 failed" in again.stdout
 
 
 def test_vary_gives_equivalent_rotations(run, tmp_path: Path) -> None:
@@ -91,7 +100,7 @@ def test_a_row_that_cannot_be_written_fails_alone(run, tmp_path: Path) -> None:
     (out / "cv-engineer-senior-ada").write_text("a file where Ada's folder should go")
     result = run("batch", roster, "--out", out, "--workers", "2")
     assert result.exit_code == 1
-    assert f"{roster}:2: cannot write to output folder" in result.stderr
+    assert f"{roster}:2: {out / 'cv-engineer-senior-ada'} is a file, not a kit folder" in result.stderr
     assert "1 kits made, 0 already complete, 1 failed" in result.stdout
     assert complete(out / "cv-engineer-senior-alan")
     assert (out / "cv-engineer-senior-ada").read_text() == "a file where Ada's folder should go"
@@ -105,3 +114,81 @@ def test_a_roster_reports_every_bad_row_at_once(run, tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [f"Error: {roster}:3:1: no candidate; fill in the row or delete it",
                                           f"Error: {roster}:4:1: seed: Input should be a valid integer, unable to parse "
                                           "string as an integer"]
+
+
+# Hostile and careless rosters: refused as a whole, every problem by line, before anything is made.
+CLASHES = {
+    "case": ("Ada Lovelace", "ADA LOVELACE", "would share the folder cv-engineer-senior-ada-lovelace"),
+    "punctuation": ("Ada Lovelace", '"Ada, Lovelace."', "would share the folder"),
+    "accents": ("Jos\u00e9 D\u00edaz", "Jose\u0301 Di\u0301az", "would share the folder"),
+    "exact-repeat": ("Ada Lovelace", "Ada Lovelace", "repeats line 2; delete one of them"),
+    "no-letters": ("Ada Lovelace", "???", "has no letters or digits"),
+}
+
+
+@pytest.mark.parametrize("first, second, message", CLASHES.values(), ids=CLASHES.keys())
+def test_rows_that_would_share_a_folder_are_refused_by_line(run, tmp_path: Path, first: str, second: str,
+                                                           message: str) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"candidate,role,level\n{first},cv-engineer,senior\n{second},cv-engineer,senior\n", encoding="utf-8")
+    result = run("batch", roster, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    assert result.stderr.startswith(f"Error: {roster}:3:1: ") and message in result.stderr, result.stderr
+
+
+def test_long_names_that_differ_late_get_their_own_folders() -> None:
+    from kit.batch import Row
+
+    rows = [Row(line=n, candidate="Ada " * 20 + last, role="cv-engineer", level="senior") for n, last in ((2, "A"), (3, "B"))]
+    assert rows[0].folder(Path("out")) != rows[1].folder(Path("out"))
+
+
+@pytest.mark.parametrize("role, level, message", [
+    ("../../elsewhere", "senior", "role: use lowercase letters, digits and hyphens"),
+    ("cv-engineer", "../../../tmp", "level: use lowercase letters, digits and hyphens"),
+    ("cv-engineer", "principal", "unknown level 'principal'"),
+    ("cv-enginer", "senior", "unknown role 'cv-enginer'; did you mean 'cv-engineer'?"),
+])
+def test_role_and_level_are_names_from_the_library_never_paths(run, tmp_path: Path, role: str, level: str,
+                                                               message: str) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"candidate,role,level\nAda,cv-engineer,senior\nBo,{role},{level}\n")
+    result = run("batch", roster, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and not (tmp_path / "out").exists() and not (tmp_path / "elsewhere").exists()
+    assert result.stderr.startswith(f"Error: {roster}:3:1: ") and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("seed", ["9" * 5000, "\u0661\u0662", "-3", "1e3", "4294967296"])
+def test_seeds_are_bounded_ascii_numbers(run, tmp_path: Path, seed: str) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(f"candidate,role,level,seed\nAda,cv-engineer,senior,{seed}\n", encoding="utf-8")
+    result = run("batch", roster, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: {roster}:2:1: seed: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_folder_holding_another_kit_is_refused_and_a_damaged_one_remade(run, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Ada", "--seed", "5", "--out", out).exit_code == 0
+    assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Bo", "--out", out).exit_code == 0
+    ada, bo = out / "cv-engineer-senior-ada", out / "cv-engineer-senior-bo"
+    before = (ada / "interviewer.pdf").read_bytes()
+    (bo / "interviewer.pdf").write_bytes((bo / "interviewer.pdf").read_bytes()[:5000])  # damaged
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level\nAda,cv-engineer,senior\nBo,cv-engineer,senior\n")
+    result = run("batch", roster, "--out", out, "--workers", "1")
+    assert result.exit_code == 1
+    assert f"{roster}:2: {ada} holds another kit" in result.stderr  # seed 5 there, seed 1 in the roster
+    assert (ada / "interviewer.pdf").read_bytes() == before
+    assert "1 kits made, 0 already complete, 1 failed" in result.stdout and complete(bo)
+    assert len(PdfReader(out / "print.pdf").pages) == sum(len(PdfReader(bo / n).pages) for n in ("interviewer.pdf",
+                                                                                                 "prescreen.pdf"))
+
+
+def test_the_print_file_has_no_form_fields_and_shows_the_ticks(run, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level\nAda,nlp-engineer,junior\n")
+    assert run("batch", roster, "--out", tmp_path, "--workers", "1").exit_code == 0
+    reader = PdfReader(tmp_path / "print.pdf")
+    assert "/AcroForm" not in reader.trailer["/Root"] and not any("/Annots" in page for page in reader.pages)
+    assert "Ada" in reader.pages[0].extract_text()

@@ -1,0 +1,120 @@
+"""A kill at any point leaves the old kit or the new one, whole; the next run clears what was left;
+a killed batch takes its workers with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kit import output
+from kit.manifest import verify_kit
+
+QUICK = ["--role", "cv-engineer", "--level", "senior"]
+
+
+def _kitgen(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "kit", *map(str, args)]
+
+
+def _wait_for(condition, what: str, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit  # a bound on waiting, not a timed assertion
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_a_kill_while_a_kit_is_replaced_leaves_the_old_kit_whole(tmp_path: Path) -> None:
+    assert subprocess.run(_kitgen(*QUICK, "--out", tmp_path), capture_output=True).returncode == 0
+    folder = tmp_path / "cv-engineer-senior"
+    old = verify_kit(folder).kit_id
+    process = subprocess.Popen(_kitgen(*QUICK, "--seed", "2", "--force", "--out", tmp_path),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: any(p.name.startswith(".cv-engineer-senior.new-") for p in tmp_path.iterdir()), "the new kit's folder")
+    process.kill()
+    process.wait()
+    assert verify_kit(folder).kit_id == old
+    assert subprocess.run(_kitgen(*QUICK, "--seed", "3", "--force", "--out", tmp_path), capture_output=True).returncode == 0
+    assert verify_kit(folder).kit_id != old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cv-engineer-senior"]  # leftovers cleared
+
+
+def test_a_kill_between_two_renames_is_undone_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the system cannot exchange two folders in one step, the old kit is set aside first: a kill
+    then leaves it hidden, and whoever next writes the folder puts it back."""
+    folder = tmp_path / "kit"
+    output.write_kit(folder, {"interviewer.pdf": b"old", "kit.yaml": b"old"}, force=False)
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    renames = []
+
+    def killed_after_one(source: object, target: object) -> None:
+        renames.append((source, target))
+        if len(renames) == 2:
+            raise KeyboardInterrupt  # the kill
+        os.replace(source, target)
+
+    monkeypatch.setattr(output.os, "rename", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_kit(folder, {"interviewer.pdf": b"new", "kit.yaml": b"new"}, force=True)
+    monkeypatch.undo()
+    assert not folder.exists() and any(".kit.old-" in p.name for p in tmp_path.iterdir())
+    output.write_files(tmp_path, {"notes.txt": b"x"})  # any later write to the folder
+    assert (folder / "kit.yaml").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kit", "notes.txt"]
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    output.write_kit(folder, {"interviewer.pdf": b"new", "kit.yaml": b"new"}, force=True)
+    assert (folder / "kit.yaml").read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["kit", "notes.txt"]
+
+
+def test_stale_temporary_files_and_old_lock_files_are_cleared(tmp_path: Path) -> None:
+    stale = [".a.pdf.k3j4h5g6.part", ".kitgen.lock", ".kitgen-probe-abcdefgh", ".kit.new-abcd1234"]
+    for name in stale[:3]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / stale[3]).mkdir()
+    (tmp_path / ".mine").write_text("a user's hidden file")
+    output.write_files(tmp_path, {"a.pdf": b"x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".mine", "a.pdf"]
+
+
+def test_a_folder_holding_anything_but_a_kit_is_never_replaced(tmp_path: Path) -> None:
+    folder = tmp_path / "kit"
+    output.write_kit(folder, {"interviewer.pdf": b"old", "kit.yaml": b"old"}, force=False)
+    (folder / "debrief.pdf").write_bytes(b"the committee's debrief")
+    with pytest.raises(output.KitgenError, match="holds 'debrief.pdf', which is not part of a kit"):
+        output.write_kit(folder, {"interviewer.pdf": b"new"}, force=True)
+    assert (folder / "debrief.pdf").read_bytes() == b"the committee's debrief"
+    assert (folder / "kit.yaml").read_bytes() == b"old"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc to find the workers")
+def test_a_killed_batch_takes_its_workers_with_it(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level\n" + "".join(f"C{n},nlp-engineer,junior\n" for n in range(6)))
+    batch = subprocess.Popen(_kitgen("batch", roster, "--out", tmp_path / "out", "--workers", "2"),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: len(_children(batch.pid)) >= 2, "the workers")
+    workers = _children(batch.pid)
+    batch.send_signal(signal.SIGKILL)
+    batch.wait()
+    _wait_for(lambda: not any(Path(f"/proc/{w}").exists() and "zombie" not in _state(w) for w in workers),
+              "the workers to end", limit=30)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
