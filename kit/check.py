@@ -15,7 +15,7 @@ from itertools import combinations
 from kit.errors import InputError, Problem
 from kit.layers import Layer
 from kit.merge import problem_at
-from kit.models import LEVELS, Question
+from kit.models import LEVELS, Question, fairness_regex
 from kit.select import SelectionError, allocate, eligible, select_kit, select_plan
 from kit.library import Library
 from kit.validate import load_library
@@ -129,7 +129,7 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
 
 def unfair(library: Library) -> Iterator[Problem]:
     """Questions whose wording steers towards a protected characteristic."""
-    terms = [(re.compile(rf"\b(?:{t.pattern})\b", re.IGNORECASE), t) for t in library.fairness]
+    terms = [(fairness_regex(t.pattern), t) for t in library.fairness]
     for q in library.questions.values():
         for loc, text in [(("text",), q.text), *((("follow_ups", i), f) for i, f in enumerate(q.follow_ups))]:
             for pattern, term in terms:

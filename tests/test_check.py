@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from kit.check import run_checks
 from kit.layers import find_layers
 
@@ -89,3 +91,22 @@ def test_schema_command_writes_json_schema(run, tmp_path: Path) -> None:
     assert {"guidance", "follow_ups", "red_flags", "retired"} <= set(question["properties"])
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         f"{n}.schema.json" for n in ("question-bank", "rubric", "role", "reference", "fairness", "kitgen"))
+
+
+def test_a_fairness_pattern_that_would_backtrack_for_ever_is_matched_in_linear_time(team) -> None:
+    """Python's re takes longer than the universe's age on (a+)+b against a long run of a's; RE2 does not."""
+    team.write("fairness.yaml", "protected:\n  - id: trap\n    pattern: '(a+)+b'\n    reason: a trap\n")
+    team.write("questions/q.yaml", (FIXTURES / "lint-team" / "questions" / "team.yaml").read_text()
+               .replace("How old were you when you first trained", "Say " + "a" * 5000 + "c, then first trained")
+               .replace("[speech-engineer]", "[cv-engineer]").replace("competency: speech", "competency: vision"))
+    report = run_checks(find_layers(team.config))
+    assert not any(f.check == "fairness" and "a trap" in f.problem.message for f in report.findings)
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", "(?=age)age", "(?<!x)age", "[unclosed"])
+def test_a_fairness_pattern_re2_cannot_match_safely_is_refused_by_line(team, pattern: str) -> None:
+    path = team.write("fairness.yaml", f"protected:\n  - id: trap\n    pattern: '{pattern}'\n    reason: x\n")
+    report = run_checks(find_layers(team.config))
+    found = [f.problem for f in report.findings if f.check == "schema"]
+    assert found and found[0].file == path and found[0].line == 3
+    assert "not a pattern kitgen can match safely" in found[0].message
