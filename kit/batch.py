@@ -26,7 +26,7 @@ from kit import output
 from kit.errors import InputError, KitgenError, Problem, unknown
 from kit.layers import Layer
 from kit.library import Library
-from kit.manifest import People
+from kit.manifest import NAME_LENGTH, Name, People
 from kit.models import Id, Model
 from kit.parse import message
 
@@ -38,10 +38,10 @@ class Row(Model):
     """One roster row: role, level and stage are names (never paths), the seed a bounded number."""
 
     line: int
-    candidate: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    candidate: Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH)]
     role: Id
     level: Id
-    interviewer: Annotated[str, StringConstraints(max_length=200)] | None = None
+    interviewer: Name | None = None
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     stage: Id | None = None
 

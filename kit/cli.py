@@ -45,6 +45,21 @@ class Sources:
         return load_library(self.layers)
 
 
+class PersonName(click.ParamType):
+    """A person's name as given on the command line: printed, so of bounded length and not blank."""
+
+    name = "name"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from kit.manifest import NAME_LENGTH  # noqa: PLC0415
+
+        if not value.strip():
+            self.fail("is blank; leave the option out to print a line to write the name on", param, ctx)
+        if len(value) > NAME_LENGTH:
+            self.fail(f"is {len(value):,} characters long; at most {NAME_LENGTH} are printed", param, ctx)
+        return value
+
+
 EXAMPLES = """\b
 Examples:
   kitgen --role cv-engineer --level senior
@@ -69,8 +84,8 @@ Examples:
 )
 @click.option("--role", metavar="ROLE", help="Role profile, e.g. cv-engineer (see `kitgen list`).")
 @click.option("--level", metavar="LEVEL", help="junior, mid, senior or staff.")
-@click.option("--candidate", metavar="NAME", help="Candidate's name, printed on the documents.")
-@click.option("--interviewer", metavar="NAME", help="Interviewer's name, printed on the packet.")
+@click.option("--candidate", type=PersonName(), metavar="NAME", help="Candidate's name, printed on the documents.")
+@click.option("--interviewer", type=PersonName(), metavar="NAME", help="Interviewer's name, printed on the packet.")
 @click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Interview date (YYYY-MM-DD).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Same role, level and seed give the same questions.")
 @click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False), default="a4", show_default=True)

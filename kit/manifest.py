@@ -29,7 +29,8 @@ MANIFEST_NAME = "kit.yaml"
 SHEET_NAME = "prescreen.yaml"  # the prescreen sheet's attachment
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")]
-Name = Annotated[str, StringConstraints(max_length=200)]
+NAME_LENGTH = 200  # characters of a person's name, wherever one is given
+Name = Annotated[str, StringConstraints(max_length=NAME_LENGTH)]
 
 
 @dataclass(frozen=True)

@@ -282,9 +282,13 @@ def scores_csv(debrief: Debrief) -> bytes:
     return buffer.getvalue().encode()
 
 
+_FORMULA = frozenset("=+-@\t\r\n＝＋－＠")  # what starts a formula, full-width forms included
+
+
 def _safe(text: str) -> str:
-    """A cell a spreadsheet shows as text, not a formula."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A cell a spreadsheet shows as text, not a formula (OWASP's CSV-injection rule), even once an
+    import trims leading spaces."""
+    return f"'{text}" if text[:1] in _FORMULA or text.lstrip()[:1] in _FORMULA else text
 
 
 def _refuse_repeats(inputs: list[Path]) -> None:

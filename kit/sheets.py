@@ -18,7 +18,7 @@ from pydantic import Field, StrictInt, StringConstraints, ValidationError, model
 
 from kit.errors import MAX_PROBLEMS, InputError, KitgenError, Problem
 from kit.library import Library
-from kit.manifest import Manifest, read_manifest
+from kit.manifest import NAME_LENGTH, Manifest, read_manifest
 from kit.models import Model
 from kit.parse import message
 
@@ -57,7 +57,7 @@ class Screen:
 class SheetEntry(Model):
     """One interviewer on a typed-up score sheet."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_LENGTH)]
     recommendation: Words | StrictInt | None = None
     justification: Words | None = None
     red_flags: list[str] = []
@@ -135,8 +135,8 @@ class Reader:
             raise KitgenError(f"{path}: no ratings are filled in; tick at least the scorecard "
                               "(or, on a screener key, the points)")
         name = (values.get("interviewer") or attached.interviewer or path.stem).strip()
-        if len(name) > 200:
-            raise KitgenError(f"{path}: the interviewer's name is {len(name)} characters long; shorten it to 200")
+        if len(name) > NAME_LENGTH:
+            raise KitgenError(f"{path}: the interviewer's name is {len(name)} characters long; shorten it to {NAME_LENGTH}")
         choice = values.get("recommendation")
         return Verdict(
             source=path, name=name,

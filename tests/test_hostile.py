@@ -224,3 +224,15 @@ def test_missing_glyphs_fall_back_to_a_font_that_has_them(run, tmp_path: Path) -
     assert "山田花子ΖωήØyvind" in squash(reader.pages[0].extract_text())
     fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
     assert any("CJK" in font for font in fonts), fonts
+
+
+def test_the_terminal_gets_no_escape_sequences_or_bidi_overrides(run, tmp_path: Path) -> None:
+    """File names and names are the user's text: what kitgen prints drops control characters and
+    bidirectional overrides, so it cannot recolour, clear or reorder a terminal."""
+    evil = tmp_path / "\x1b[2J\x1b[31mred\u202egnp.csv"
+    evil.write_text("interviewer,id,rating\n\x1b]0;title\x07Grace\u202e,vision,3\n")
+    result = run("score", evil)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and "red" in result.stderr
+    for text in (result.stdout, result.stderr):
+        assert not any(ch in text for ch in "\x1b\x07\u202e\u2066"), repr(text)

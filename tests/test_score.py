@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -350,3 +351,23 @@ def test_screener_key_prints_answer_keys_and_scores_the_prescreen(run, kit: Path
         pre = json.loads((tmp_path / out / "scores.json").read_text())["prescreen"]
         assert (pre["points"], pre["total"], pre["most"], pre["pass_mark"], pre["passed"]) == (points, 11, 15, 9, True)
         assert "prescreen 11 of 15 points (pass line 9): passed" in result.stdout
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", " =1+1", "\n=1", "＝1+1", "=HYPERLINK(\"http://x\")"]
+
+
+def test_scores_csv_runs_nothing_in_a_spreadsheet(run, kit: Path, tmp_path: Path) -> None:
+    """Interviewer names are the user's text: every cell that would start a formula is quoted as text."""
+    sheet = tmp_path / "names.csv"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["interviewer", "id", "rating"])
+        writer.writerows([name, "vision", 3] for name in FORMULAS)
+    result = run("score", "--kit", kit, sheet, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "out" / "scores.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c.lstrip()[:1] in set("=+-@＝＋－＠") and c != "-"], cells
+    assert len(rows[0][2:-3]) >= 7 and all(c.startswith("'") for c in rows[0][2:-3])  # every interviewer's column
+    assert "\x1b" not in result.stdout
