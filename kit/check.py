@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 
 from kit.errors import InputError, Problem
 from kit.layers import Layer
@@ -140,9 +141,11 @@ def unfair(library: Library) -> Iterator[Problem]:
 
 def broken_templates(library: Library) -> Iterator[Problem]:
     """Team templates that do not compile, or that fail (an unsafe attribute, a missing value) when one
-    kit of each role is rendered through them."""
-    from kit.manifest import People  # noqa: PLC0415
-    from kit.render import environment, render_documents, template, template_folders  # noqa: PLC0415
+    kit of each role, and its debrief, are rendered through them."""
+    from kit.manifest import People, manifest  # noqa: PLC0415
+    from kit.render import environment, render_debrief, render_documents, template, template_folders  # noqa: PLC0415
+    from kit.score import decide  # noqa: PLC0415
+    from kit.sheets import Verdict  # noqa: PLC0415
     from jinja2 import TemplateNotFound  # noqa: PLC0415
 
     from kit.sandbox import TemplateError  # noqa: PLC0415
@@ -164,8 +167,11 @@ def broken_templates(library: Library) -> Iterator[Problem]:
     for role in library.roles.values():
         try:
             kit = select_kit(library, role.id, next(iter(role.levels)))
-            render_documents(library, [kit], People("Candidate", "Interviewer"), ("0" * 8, "0" * 8), forms=True,
+            record = manifest([kit], People("Candidate", "Interviewer"))
+            render_documents(library, [kit], People("Candidate", "Interviewer"), (record.kit_id, "0" * 8), forms=True,
                              calibration=True)
+            rated = Verdict(Path("check"), "Interviewer", record.kit_id, competencies={w.id: 3 for w in kit.weights})
+            render_debrief(library, decide(record, library, [rated]))
         except TemplateError as exc:
             failures.setdefault(str(exc.problem), exc.problem)
         except SelectionError:

@@ -91,3 +91,11 @@ def test_a_kitgen_yaml_in_the_current_folder_is_announced(team_folder: Path, run
     assert result.exit_code == 0
     assert result.stderr.startswith(f"kitgen: using team ({team_folder / 'kitgen.yaml'}), found in the current folder")
     assert "cv-platform-engineer" in result.stdout
+
+
+def test_check_renders_a_debrief_through_a_team_template(team_folder: Path) -> None:
+    template = team_folder / "templates" / "debrief.html"
+    template.write_text('{% extends "kitgen/debrief.html" %}\n{% block content %}\n{{ debrief.verdicts[0].source.read_text() }}\n'
+                        "{% endblock %}\n")
+    report = run_checks(find_layers(team_folder / "kitgen.yaml"))
+    assert ("template", template, 3) in [(f.check, f.problem.file, f.problem.line) for f in report.findings]
