@@ -30,19 +30,46 @@ def _wait_for(condition, what: str, limit: float = 120) -> None:
         time.sleep(0.01)
 
 
-def test_a_kill_while_a_kit_is_replaced_leaves_the_old_kit_whole(tmp_path: Path) -> None:
-    assert subprocess.run(_kitgen(*QUICK, "--out", tmp_path), capture_output=True).returncode == 0
-    folder = tmp_path / "cv-engineer-senior"
-    old = verify_kit(folder).kit_id
-    process = subprocess.Popen(_kitgen(*QUICK, "--seed", "2", "--force", "--out", tmp_path),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: any(p.name.startswith(".cv-engineer-senior.new-") for p in tmp_path.iterdir()), "the new kit's folder")
-    process.kill()
-    process.wait()
-    assert verify_kit(folder).kit_id == old
-    assert subprocess.run(_kitgen(*QUICK, "--seed", "3", "--force", "--out", tmp_path), capture_output=True).returncode == 0
-    assert verify_kit(folder).kit_id != old
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cv-engineer-senior"]  # leftovers cleared
+KILLER = """
+import os, shutil, signal, sys
+from pathlib import Path
+from kit import output
+
+folder, target, call, exchange = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "yes"
+module, name = target.rsplit(".", 1)
+owner = {"output": output, "os": output.os, "shutil": output.shutil}[module]
+original, calls = getattr(owner, name), []
+
+def killed(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == call:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(*args, **kwargs)
+
+setattr(owner, name, killed)
+if not exchange:
+    output._exchange = lambda a, b: False
+output.write_kit(folder, {"interviewer.pdf": b"new", "prescreen.pdf": b"new", "kit.yaml": b"new"}, force=True)
+"""
+POINTS = [  # (what the kill interrupts, the call it lands on)
+    ("output._write", 1), ("output._write", 3), ("output._sync", 1), ("output._swap", 1), ("output._exchange", 1),
+    ("output._sync", 2), ("shutil.rmtree", 1), ("os.rename", 1), ("os.rename", 2), ("os.rename", 3),
+]
+
+
+@pytest.mark.parametrize("exchange", ["yes", "no"], ids=["exchange", "two-renames"])
+@pytest.mark.parametrize("target, call", POINTS, ids=[f"{t}#{c}" for t, c in POINTS])
+def test_a_kill_at_any_point_leaves_the_old_kit_or_the_new_one(tmp_path: Path, target: str, call: int,
+                                                               exchange: str) -> None:
+    folder = tmp_path / "kit"
+    output.write_kit(folder, {"interviewer.pdf": b"old", "prescreen.pdf": b"old", "kit.yaml": b"old"}, force=False)
+    process = subprocess.run([sys.executable, "-c", KILLER, folder, target, str(call), exchange], capture_output=True)
+    assert process.returncode in (0, -signal.SIGKILL), process.stderr
+    output.write_files(tmp_path, {"later.txt": b"x"})  # whoever writes next clears what the kill left
+    contents = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert contents in ({n: b"old" for n in contents}, {n: b"new" for n in contents})
+    assert sorted(contents) == ["interviewer.pdf", "kit.yaml", "prescreen.pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kit", "later.txt"]
 
 
 def test_a_kill_between_two_renames_is_undone_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
