@@ -1,7 +1,8 @@
 """``kitgen batch``: every candidate's kit from a roster, on all cores, resumable, plus one print file.
 
-Each kit is written atomically, so an interrupted batch leaves only complete kits; the next run
-skips them. A row that fails is reported with its line number and the rest are still made.
+The roster is checked whole before anything is made. Each kit folder is written whole (output.py),
+so an interrupted batch leaves only whole kits, and the next run keeps each one that holds what its
+row makes. A row that fails is reported with its line number and the rest are still made.
 """
 
 from __future__ import annotations
