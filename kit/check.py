@@ -17,8 +17,9 @@ from kit.errors import InputError, Problem
 from kit.layers import Layer
 from kit.merge import problem_at
 from kit.models import LEVELS, Question, fairness_regex
-from kit.select import SelectionError, allocate, eligible, select_kit, select_plan
+from kit.select import Kit, SelectionError, allocate, eligible, select_kit, select_plan
 from kit.library import Library
+from kit.manifest import People, manifest
 from kit.validate import load_library
 
 NEAR_DUPLICATE = 0.55  # cosine similarity of question wording above which two questions are flagged
@@ -140,12 +141,11 @@ def unfair(library: Library) -> Iterator[Problem]:
 
 
 def broken_templates(library: Library) -> Iterator[Problem]:
-    """Team templates that do not compile, or that fail (an unsafe attribute, a missing value) when one
-    kit of each role, and its debrief, are rendered through them."""
-    from kit.manifest import People, manifest  # noqa: PLC0415
-    from kit.render import environment, render_debrief, render_documents, template, template_folders  # noqa: PLC0415
-    from kit.score import decide  # noqa: PLC0415
-    from kit.sheets import Verdict  # noqa: PLC0415
+    """Team templates that do not compile, or that fail (an unsafe attribute, a missing value) when the
+    kits of every role and level, and their debriefs, are rendered through them: with names, forms and
+    A4, and as a plan (where the role has one) blank, flat and on Letter. A failure that hangs on other
+    data still stops a kit with one line naming the template's file and line."""
+    from kit.render import environment, template, template_folders  # noqa: PLC0415
     from jinja2 import TemplateNotFound  # noqa: PLC0415
 
     from kit.sandbox import TemplateError  # noqa: PLC0415
@@ -164,19 +164,31 @@ def broken_templates(library: Library) -> Iterator[Problem]:
             except TemplateNotFound:  # a file there that the confined loader refuses
                 failures[str(path)] = Problem(path, None, "template error: it leads outside the template folders; "
                                                           "copy the file in instead of linking it")
+    named, blank = People("Candidate", "Interviewer", "2026-01-01"), People()
     for role in library.roles.values():
-        try:
-            kit = select_kit(library, role.id, next(iter(role.levels)))
-            record = manifest([kit], People("Candidate", "Interviewer"))
-            render_documents(library, [kit], People("Candidate", "Interviewer"), (record.kit_id, "0" * 8), forms=True,
-                             calibration=True)
-            rated = Verdict(Path("check"), "Interviewer", record.kit_id, competencies={w.id: 3 for w in kit.weights})
-            render_debrief(library, decide(record, library, [rated]))
-        except TemplateError as exc:
-            failures.setdefault(str(exc.problem), exc.problem)
-        except SelectionError:
-            continue  # reported by unfillable()
+        for level in role.levels:
+            try:
+                plans = [[select_kit(library, role.id, level)]] + ([select_plan(library, role.id, level)] if role.plan else [])
+            except SelectionError:
+                continue  # reported by unfillable()
+            for kits, people, forms, paper in ((plans[0], named, True, "a4"), (plans[-1], blank, False, "letter")):
+                try:
+                    _render_all(library, kits, people, forms, paper)
+                except TemplateError as exc:
+                    failures.setdefault(str(exc.problem), exc.problem)
     yield from failures.values()
+
+
+def _render_all(library: Library, kits: list[Kit], people: People, forms: bool, paper: str) -> None:
+    """Render every document of ``kits`` and a debrief of them, as a kit and a scoring would."""
+    from kit.render import render_debrief, render_documents  # noqa: PLC0415
+    from kit.score import decide  # noqa: PLC0415
+    from kit.sheets import Verdict  # noqa: PLC0415
+
+    record = manifest(kits, people, kits if kits[0].stage else None)
+    render_documents(library, kits, people, (record.kit_id, "0" * 8), paper, forms=forms, calibration=True)
+    rated = Verdict(Path("check"), "Interviewer", record.group, competencies={w.id: 3 for w in kits[0].role.competencies})
+    render_debrief(library, decide(record, library, [rated]))
 
 
 def coverage(library: Library) -> dict[str, dict[str, dict[str, tuple[int, int]]]]:

@@ -30,9 +30,10 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 KIT_FILE = re.compile(r"(interviewer(-[a-z0-9-]+)?|prescreen|screener|calibration)\.(pdf|html)|kit\.yaml")
-_LEFTOVER = re.compile(  # kitgen's temporary names (tempfile adds 8 random characters)
-    r"\.(?P<name>.+)\.(?P<kind>new|old)-\w{8}|\..+\.\w{8}\.part|\.kitgen-probe-\w{8}|\.kitgen\.lock")
-MAX_NAME = 60  # characters of a candidate's name in a folder name
+_LEFTOVER = re.compile(  # kitgen's temporary names, all ".kitgen-…" (tempfile adds 8 random characters)
+    r"\.kitgen-(?P<kind>new|old)-(?P<name>.+)-\w{8}|\.kitgen-part-.+-\w{8}|\.kitgen-probe-\w{8}|\.kitgen\.lock")
+MAX_NAME = 80  # bytes (UTF-8) of a candidate's name in a folder name
+MAX_FOLDER = 255 - len(".kitgen-new--12345678")  # bytes of a kit folder's name, so its temporary name fits too
 LOCK_WAIT = 30.0  # seconds to wait for another kitgen writing the same folder
 
 Content = bytes | Callable[[BinaryIO], object]  # the bytes, or a function that writes them to a file
@@ -43,7 +44,11 @@ Content = bytes | Callable[[BinaryIO], object]  # the bytes, or a function that 
 
 def kit_folder(out: Path, role: str, level: str, candidate: str | None, stage: str | None = None) -> Path:
     """``out/<role>-<level>[-<candidate>][-<stage>]`` with the candidate's name made safe for a folder."""
-    return out / "-".join(part for part in (role, level, candidate and slug(candidate), stage) if part)
+    name = "-".join(part for part in (role, level, candidate and slug(candidate), stage) if part)
+    if len(name.encode()) > MAX_FOLDER:
+        raise KitgenError(f"the kit's folder name {name[:40]}… would be {len(name.encode())} bytes, more than file "
+                          f"systems allow ({MAX_FOLDER}); use shorter role or stage ids")
+    return out / name
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
@@ -53,15 +58,16 @@ def slug(name: str) -> str:
     """Lowercase words joined by hyphens, safe as a folder name on any system.
 
     Names that read alike give the same slug (case, accents composed or not, punctuation), so a
-    roster can tell when two rows would share a folder; a name longer than :data:`MAX_NAME` keeps a
-    hash of the whole, so names that differ only past it stay apart.
+    roster can tell when two rows would share a folder; a name longer than :data:`MAX_NAME` bytes
+    keeps a hash of the whole, so names that differ only past it stay apart.
     """
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
     text = "-".join(words).strip("_")
     if not text.strip("-_"):
         raise KitgenError(f"the name {name[:80]!r} has no letters or digits to name its folder; write the name out")
-    if len(text) > MAX_NAME:
-        text = f"{text[:MAX_NAME - 9].rstrip('-_')}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    if len(text.encode()) > MAX_NAME:
+        head = text.encode()[:MAX_NAME - 9].decode("utf-8", "ignore").rstrip("-_")
+        text = f"{head}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     return f"{text}-" if text in _RESERVED else text
 
 
@@ -79,7 +85,7 @@ def write_kit(folder: Path, files: dict[str, Content], force: bool) -> list[Path
     parent = folder.parent
     with _locked(parent):
         _refuse_to_replace(folder, force)
-        fresh = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.new-"))
+        fresh = Path(tempfile.mkdtemp(dir=parent, prefix=f".kitgen-new-{folder.name}-"))
         try:
             for name, content in files.items():
                 _write(fresh / name, content)
@@ -117,7 +123,7 @@ def _swap(fresh: Path, folder: Path) -> None:
     if not os.path.lexists(folder):
         os.rename(fresh, folder)
     elif not _exchange(fresh, folder):
-        old = fresh.with_name(fresh.name.replace(".new-", ".old-", 1))
+        old = fresh.with_name(fresh.name.replace("-new-", "-old-", 1))
         os.rename(folder, old)  # a kill here leaves the old kit at ``old``; the next run puts it back
         os.rename(fresh, folder)
         os.rename(old, fresh)
@@ -167,7 +173,7 @@ def write_files(folder: Path, files: dict[str, Content], force: bool = True) -> 
     try:
         with _locked(folder):
             for name, content in files.items():
-                fd, temps[name] = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+                fd, temps[name] = tempfile.mkstemp(dir=folder, prefix=f".kitgen-part-{name}-")
                 os.close(fd)
                 _write(Path(temps[name]), content)
             _refuse_to_clobber(folder, list(files), force)

@@ -90,7 +90,7 @@ def test_a_kill_between_two_renames_is_undone_by_the_next_run(tmp_path: Path, mo
     with pytest.raises(KeyboardInterrupt):
         output.write_kit(folder, {"interviewer.pdf": b"new", "kit.yaml": b"new"}, force=True)
     monkeypatch.undo()
-    assert not folder.exists() and any(".kit.old-" in p.name for p in tmp_path.iterdir())
+    assert not folder.exists() and any(p.name.startswith(".kitgen-old-kit-") for p in tmp_path.iterdir())
     output.write_files(tmp_path, {"notes.txt": b"x"})  # any later write to the folder
     assert (folder / "kit.yaml").read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kit", "notes.txt"]
@@ -100,13 +100,15 @@ def test_a_kill_between_two_renames_is_undone_by_the_next_run(tmp_path: Path, mo
 
 
 def test_stale_temporary_files_and_old_lock_files_are_cleared(tmp_path: Path) -> None:
-    stale = [".a.pdf.k3j4h5g6.part", ".kitgen.lock", ".kitgen-probe-abcdefgh", ".kit.new-abcd1234"]
+    stale = [".kitgen-part-a.pdf-k3j4h5g6", ".kitgen.lock", ".kitgen-probe-abcdefgh", ".kitgen-new-kit-abcd1234"]
     for name in stale[:3]:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / stale[3]).mkdir()
-    (tmp_path / ".mine").write_text("a user's hidden file")
+    mine = [".mine", ".draft.20240101.part", ".photos.new-2024_jan", ".thesis.old-20240101"]  # users' own
+    for name in mine:
+        (tmp_path / name).mkdir()
     output.write_files(tmp_path, {"a.pdf": b"x"})
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".mine", "a.pdf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*mine, "a.pdf"])
 
 
 def test_a_folder_holding_anything_but_a_kit_is_never_replaced(tmp_path: Path) -> None:

@@ -17,24 +17,6 @@ SEED = 20260101
 COUNT = 30  # cases per surface; with two surfaces at a time, about 20 s in all
 SURFACES = ("roster", "cache", "templates")
 
-# Known bugs in kit/, found by this fuzzer (see the report of bench/fuzz.py); the test passes again once fixed.
-KNOWN = {
-    "roster": "a roster name of 4-byte letters (CJK Extension B) passes check_roster but makes a kit folder name "
-              "over 255 bytes: OSError 'File name too long' escapes verify_kit/write_kit (a traceback in batch); "
-              "and a batch deletes or renames someone's files in --out named like kitgen's temporary ones "
-              "(.x.old-20240101, .x.20240101.part, .x.new-2024_jan)",
-    "templates": "the sandbox lets templates call pydantic's v1 API (parse_raw/parse_file with allow_pickle=True "
-                 "runs code; parse_file reads files), a template's condition hides its failure from kitgen check, and "
-                 "str methods (center, ljust, %-width, replace) build values far past the * and ** bounds",
-}
-
-
-def _expected_to_fail(surface: str) -> object:
-    if surface in KNOWN:
-        return pytest.param(surface, marks=pytest.mark.xfail(strict=False, reason=KNOWN[surface]))
-    return surface
-
-
 @pytest.fixture(scope="module")
 def tallies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     options = fuzz.Options(count=COUNT, seed=SEED, jobs=2, batch_every=50, check_every=10, cli_every=50,
@@ -61,7 +43,7 @@ def test_every_surface_reaches_its_deep_steps(tallies: dict[str, fuzz.Tally]) ->
     assert templates.statuses["refused"] > 0 and templates.statuses["rendered"] > 0, templates.statuses
 
 
-@pytest.mark.parametrize("surface", [_expected_to_fail(s) for s in SURFACES])
+@pytest.mark.parametrize("surface", SURFACES)
 def test_no_failures(tallies: dict[str, fuzz.Tally], surface: str) -> None:
     tally = tallies[surface]
     shown = {surface: tally}

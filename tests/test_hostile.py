@@ -124,7 +124,9 @@ def test_names_that_read_alike_give_one_folder_name(a: str, b: str) -> None:
 
 def test_long_names_stay_apart_and_names_without_letters_are_refused() -> None:
     a, b = "Ada " * 20 + "Lovelace", "Ada " * 20 + "Byron"
-    assert output.slug(a) != output.slug(b) and len(output.slug(a)) <= output.MAX_NAME
+    assert output.slug(a) != output.slug(b) and len(output.slug(a).encode()) <= output.MAX_NAME
+    wide, wider = "\U00020000" * 60, "\U00020000" * 61  # four bytes a letter
+    assert output.slug(wide) != output.slug(wider) and len(output.slug(wide).encode()) <= output.MAX_NAME
     for name in ("...", "---", "!!!", "\u200b"):
         with pytest.raises(KitgenError, match="no letters or digits"):
             output.slug(name)
@@ -236,3 +238,11 @@ def test_the_terminal_gets_no_escape_sequences_or_bidi_overrides(run, tmp_path: 
     assert result.stderr.startswith("Error: ") and "red" in result.stderr
     for text in (result.stdout, result.stderr):
         assert not any(ch in text for ch in "\x1b\x07\u202e\u2066"), repr(text)
+
+
+def test_folder_names_fit_every_file_system(tmp_path: Path) -> None:
+    folder = output.kit_folder(tmp_path, "cv-engineer", "senior", "\U00020000" * 200, "coding")
+    assert len(folder.name.encode()) <= output.MAX_FOLDER
+    output.write_kit(folder, {"kit.yaml": b"x"}, force=False)  # its temporary sibling's name fits too
+    with pytest.raises(KitgenError, match="more than file systems allow"):
+        output.kit_folder(tmp_path, "r" * 250, "senior", "Ada")

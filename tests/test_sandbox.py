@@ -118,3 +118,11 @@ def test_check_renders_a_debrief_through_a_team_template(team_folder: Path) -> N
                         "{% endblock %}\n")
     report = run_checks(find_layers(team_folder / "kitgen.yaml"))
     assert ("template", template, 3) in [(f.check, f.problem.file, f.problem.line) for f in report.findings]
+
+
+@pytest.mark.parametrize("condition", ["kit.level == 'staff'", "not forms", "not people.candidate",
+                                       "paper.size == 'letter'", "kit.stage"])
+def test_check_finds_a_failure_hidden_behind_a_condition(team_folder: Path, condition: str) -> None:
+    template = _plant(team_folder, f"{{% if {condition} %}}{{{{ ''.__class__ }}}}{{% endif %}}")
+    report = run_checks(find_layers(team_folder / "kitgen.yaml"))
+    assert ("template", template, 4) in [(f.check, f.problem.file, f.problem.line) for f in report.findings]
