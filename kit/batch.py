@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, ValidationError
+from pydantic import BeforeValidator, Field, StringConstraints, ValidationError
 
 from kit import output
 from kit.errors import InputError, KitgenError, Problem, unknown
@@ -35,6 +35,16 @@ REQUIRED = ("candidate", "role", "level")
 OPTIONAL = ("interviewer", "seed", "stage")
 
 
+MAX_SEED = 2**31 - 1
+
+
+def _digits(value: object) -> object:
+    """A seed is written in the digits 0-9 only (no sign, point, underscore or other script)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 10):
+        raise ValueError(f"write the seed as a whole number from 0 to {MAX_SEED}, in the digits 0-9")
+    return value
+
+
 class Row(Model):
     """One roster row: role, level and stage are names (never paths), the seed a bounded number."""
 
@@ -43,7 +53,7 @@ class Row(Model):
     role: Id
     level: Id
     interviewer: Name | None = None
-    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    seed: Annotated[int, BeforeValidator(_digits), Field(ge=0, le=MAX_SEED)] | None = None
     stage: Id | None = None
 
     def folder(self, out: Path) -> Path:

@@ -87,7 +87,8 @@ Examples:
 @click.option("--candidate", type=PersonName(), metavar="NAME", help="Candidate's name, printed on the documents.")
 @click.option("--interviewer", type=PersonName(), metavar="NAME", help="Interviewer's name, printed on the packet.")
 @click.option("--date", "when", type=click.DateTime(["%Y-%m-%d"]), help="Interview date (YYYY-MM-DD).")
-@click.option("--seed", type=int, default=1, show_default=True, help="Same role, level and seed give the same questions.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1, show_default=True,
+              help="Same role, level and seed give the same questions.")
 @click.option("--paper", type=click.Choice(["a4", "letter"], case_sensitive=False), default="a4", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
               help="html also writes the HTML that was printed, for a browser preview.")
@@ -218,7 +219,7 @@ def check_command(sources: Sources, fmt: str) -> None:
 @cli.command("explain")
 @click.option("--role", required=True, metavar="ROLE")
 @click.option("--level", required=True, metavar="LEVEL")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=1, show_default=True)
 @click.pass_obj
 def explain_command(sources: Sources, role: str, level: str, seed: int) -> None:
     """Show which layer and file each competency and question of a kit came from."""
