@@ -39,6 +39,8 @@ class Question(Model):
     anchors: dict[Rating, Text] | None = Field(None, description="What an answer at each rating sounds like.")
     answer_key: Text | None = Field(None, description="Prescreen only: what the screener hopes to read.")
     retired: bool = Field(False, description="A later layer sets this to take the question out of every kit.")
+    families: list[Id] = Field([], description="Questions that test the same thing share a family; a kit or a "
+                                               "loop never holds two questions of one family.")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Question:
@@ -190,24 +192,48 @@ class ReferenceCard(Model):
 
 
 class FairnessTerm(Model):
-    """Wording that steers an interview towards a protected characteristic."""
+    """Wording that steers an interview towards a protected characteristic.
+
+    A question is flagged where ``pattern`` matches and that match does not touch (share a character
+    with) a match of any ``unless`` pattern: ``pattern: race`` with ``unless: [race conditions?]``
+    flags "what is your race?" but not "a race condition in the loader". A plain ``pattern`` works
+    as before. Both are RE2 (linear time): no backreferences or lookarounds; write context as
+    bounded gaps instead, e.g. ``(you|your)\\W+(\\w+\\W+){0,3}children`` for "your two children".
+    """
 
     id: Id
-    pattern: Text = Field(description="Case-insensitive regular expression, matched on word boundaries.")
+    pattern: Text = Field(description="Case-insensitive regular expression (RE2), matched on word boundaries. "
+                                      "To flag only questions put to the candidate, make the context part of it: "
+                                      "`(you|your)\\W+(\\w+\\W+){0,3}kids` is \"you\" or \"your\" then up to "
+                                      "three words then \"kids\".")
+    unless: list[Text] = Field([], description="Technical contexts that excuse a match: case-insensitive RE2 "
+                                                "patterns on word boundaries; a match of `pattern` that overlaps "
+                                                "a match of any of them is not flagged (e.g. `race conditions?`, "
+                                                "`medical imag\\w*`). A team's override of the term by id "
+                                                "replaces the whole list.")
     reason: Text = Field(description="What it touches, e.g. age or family status.")
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, pattern: str) -> str:
-        import re2  # noqa: PLC0415
+        return _safe_pattern(pattern)
 
-        try:
-            fairness_regex(pattern)
-        except re2.error as exc:
-            reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-            raise ValueError(f"not a pattern kitgen can match safely ({reason}); write words and phrases "
-                             "joined by |, without backreferences or lookarounds") from None
-        return pattern
+    @field_validator("unless")
+    @classmethod
+    def _all_compile(cls, unless: list[str]) -> list[str]:
+        return [_safe_pattern(pattern) for pattern in unless]
+
+
+def _safe_pattern(pattern: str) -> str:
+    import re2  # noqa: PLC0415
+
+    try:
+        fairness_regex(pattern)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"not a pattern kitgen can match safely ({reason}); write words and phrases "
+                         "joined by |, without backreferences or lookarounds") from None
+    return pattern
 
 
 def fairness_regex(pattern: str) -> Any:

@@ -137,22 +137,37 @@ class _Picker:
         self.order = [c.id for c in library.rubric.competencies]
         self.used = set(exclude)
         self.avoided = len(self.used)
+        self.families: set[str] = set()  # of the questions chosen so far: one question per family
 
     def interview(self, counts: dict[str, int], budget: int, what: str) -> tuple[Question, ...]:
-        pool = _ranked(eligible(self.library, self.role.id, self.level, False, self.used), self.rng)
+        pool = self._pool(prescreen=False)
         groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=self.order.index)}
         self._check_supply(groups, counts, what)
         chosen = _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}")
-        self.used.update(q.id for q in chosen)
+        self._take(chosen)
         return tuple(chosen)
 
     def prescreen(self, plan: LevelPlan) -> tuple[Question, ...]:
-        pool = _ranked(eligible(self.library, self.role.id, self.level, True, self.used), self.rng)
+        pool = self._pool(prescreen=True)
         self._check_supply({"prescreen": pool}, {"prescreen": plan.prescreen}, "prescreen")
         chosen = _fit({"prescreen": _spread(pool, self.order)}, {"prescreen": plan.prescreen}, plan.prescreen_minutes,
                       f"the {self.role.id} {self.level} prescreen")
-        self.used.update(q.id for q in chosen)
+        self._take(chosen)
         return tuple(sorted(chosen, key=lambda q: self.order.index(q.competency)))
+
+    def _pool(self, prescreen: bool) -> list[Question]:
+        """Eligible questions, ranked, keeping only the best-ranked one of each family not yet used."""
+        taken = set(self.families)
+        pool = []
+        for q in _ranked(eligible(self.library, self.role.id, self.level, prescreen, self.used), self.rng):
+            if taken.isdisjoint(q.families):
+                pool.append(q)
+                taken.update(q.families)
+        return pool
+
+    def _take(self, chosen: list[Question]) -> None:
+        self.used.update(q.id for q in chosen)
+        self.families.update(f for q in chosen for f in q.families)
 
     def _check_supply(self, groups: dict[str, list[Question]], counts: dict[str, int], what: str) -> None:
         short = [(cid, counts[cid], len(groups[cid])) for cid in groups if len(groups[cid]) < counts[cid]]

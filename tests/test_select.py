@@ -77,3 +77,24 @@ def test_too_little_time_is_an_error(library: Library) -> None:
     squeezed = Library(library.rubric, {**library.roles, "cv-engineer": tight}, library.questions)
     with pytest.raises(SelectionError, match=r"the cv-engineer senior interview needs at least \d+ minutes of questions but its plan allows 15"):
         select_kit(squeezed, "cv-engineer", "senior")
+
+
+def test_a_kit_or_loop_never_holds_two_questions_of_one_family() -> None:
+    """Questions that test the same thing (the mixed-precision ones, the missing zero_grad, the conv output shape)
+    declare a family; selection takes at most one of each into a kit's interview and prescreen, or a loop."""
+    from kit.select import select_plan
+
+    library = load_library()
+    families = {f for q in library.questions.values() for f in q.families}
+    assert {"mixed-precision", "zero-grad", "conv-output-shape"} <= families
+    for role in library.roles.values():
+        for level in role.levels:
+            for seed in range(1, 16):
+                kits = [select_kit(library, role.id, level, seed)]
+                if role.plan:
+                    kits.append(select_plan(library, role.id, level, seed))
+                for kit in kits:
+                    chosen = [q for k in (kit if isinstance(kit, list) else [kit]) for q in k.questions]
+                    chosen += list((kit[0] if isinstance(kit, list) else kit).prescreen)
+                    tags = [f for q in chosen for f in q.families]
+                    assert len(tags) == len(set(tags)), (role.id, level, seed, tags)
