@@ -21,7 +21,7 @@ def explain(library: Library, role_id: str, level: str, seed: int = 1) -> str:
         "",
         "Competencies",
     ]
-    for weight in kit.role.competencies:
+    for weight in kit.role.weights_for(level):
         comp = library.competency(weight.id)
         lines.append(f"  {comp.id} · weight {weight.weight:g} · {comp.title}")
         lines += _origins(library.sources[f"competency:{comp.id}"], "    rubric ")

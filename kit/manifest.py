@@ -104,7 +104,7 @@ def manifest(kits: list[Kit], people: People, plan: list[Kit] | None = None) -> 
     record: dict[str, object] = {
         "kitgen": __version__, "role": first.role.id, "level": first.level, "seed": first.seed,
         "candidate": people.candidate, "interviewer": people.interviewer, "date": people.date,
-        "weights": {w.id: w.weight for w in first.role.competencies},
+        "weights": {w.id: w.weight for w in first.role.weights_for(first.level)},
         "questions": [q.id for kit in kits for q in kit.questions],
         "prescreen": [q.id for q in first.prescreen],
         "packets": [_packet(kit) for kit in kits] if first.stage else [],

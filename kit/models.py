@@ -146,6 +146,8 @@ class LevelPlan(Timing):
     closing: int = Field(10, ge=0, description="Minutes for the candidate's questions and close.")
     prescreen: int = Field(ge=1, description="Questions on the candidate prescreen sheet.")
     prescreen_minutes: int = Field(ge=1)
+    weights: dict[Id, Annotated[float, Field(gt=0, le=100)]] = Field(
+        {}, description="This level's weights where they differ from the role's, e.g. behavioural counts more at staff.")
 
 
 class Stage(Timing):
@@ -166,6 +168,11 @@ class Role(Model):
     competencies: list[Weight] = Field(min_length=1)
     levels: dict[Level, LevelPlan]
     plan: list[Stage] = Field([], description="The interviews of the hiring loop (kitgen --plan), in order.")
+
+    def weights_for(self, level: str) -> list[Weight]:
+        """The role's weights at ``level``: its own, changed where that level's plan says."""
+        changes = self.levels[level].weights if level in self.levels else {}  # type: ignore[index]
+        return [w.model_copy(update={"weight": changes[w.id]}) if w.id in changes else w for w in self.competencies]
 
 
 class ReferenceSection(Model):

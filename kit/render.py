@@ -68,7 +68,7 @@ def _coverage(kits: list[Kit], library: Library) -> dict[str, Any]:
     stages = list({kit.stage.id: kit.stage for kit in kits if kit.stage}.values())
     rows = [(library.competency(w.id), w.weight,
              [sum(q.competency == w.id for k in kits if k.stage == st for q in k.questions) for st in stages])
-            for w in kits[0].role.competencies]
+            for w in kits[0].role.weights_for(kits[0].level)]
     return {"stages": stages, "rows": rows}
 
 

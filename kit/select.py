@@ -91,9 +91,10 @@ def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclud
     role = find_role(library, role_id, level)
     plan = role.levels[level]  # type: ignore[index]
     picker = _Picker(library, role, level, seed, exclude)
-    counts = allocate(role.competencies, plan.questions, f"role {role.id!r}")
+    weights = role.weights_for(level)
+    counts = allocate(weights, plan.questions, f"role {role.id!r}")
     chosen = picker.interview(counts, plan.question_minutes, "interview")
-    return Kit(role, level, seed, chosen, picker.prescreen(plan), plan, tuple(role.competencies))  # type: ignore[arg-type]
+    return Kit(role, level, seed, chosen, picker.prescreen(plan), plan, tuple(weights))  # type: ignore[arg-type]
 
 
 def select_plan(
@@ -112,7 +113,7 @@ def select_plan(
     screen = picker.prescreen(level_plan)
     kits = []
     for stage in role.plan:
-        weights = [w for w in role.competencies if w.id in stage.competencies]
+        weights = [w for w in role.weights_for(level) if w.id in stage.competencies]
         counts = allocate(weights, stage.questions, f"{role.id} stage {stage.id}")
         members = _split(counts, min(panel, len(counts)))
         for number, member in enumerate(members, 1):

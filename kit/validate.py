@@ -101,6 +101,8 @@ def _cross_check(
             yield from _missing(entry, ("competencies", index), [weight.id], "competency", competencies)
         for index, stage in enumerate(role.plan):
             yield from _missing(entry, ("plan", index, "competencies"), stage.competencies, "competency the role weighs", weighed)
+        for level, plan in role.levels.items():
+            yield from _missing(entry, ("levels", level, "weights"), list(plan.weights), "competency the role weighs", weighed)
         uncovered = set(weighed) - {c for stage in role.plan for c in stage.competencies}
         if role.plan and uncovered:
             yield entry.problem(("plan",), f"role {role.id!r}: no stage of its plan covers {', '.join(sorted(uncovered))}")

@@ -108,3 +108,17 @@ def test_reference_card_matches_each_role(library: Library) -> None:
     assert all(common <= sections(role) for role in ROLES)
     assert "detectors" in sections("cv-engineer") and "detectors" not in sections("nlp-engineer")
     assert "nlp-architectures" in sections("nlp-engineer") and "nlp-architectures" not in sections("cv-engineer")
+
+
+def test_weights_may_change_by_level(library: Library) -> None:
+    """Leading others counts more at staff: the staff scorecard and the manifest (which scoring uses) say so."""
+    from kit.manifest import People, manifest
+
+    role = library.roles["cv-engineer"]
+    base = {w.id: w.weight for w in role.competencies}
+    staff = {w.id: w.weight for w in role.weights_for("staff")}
+    assert staff["behavioural"] > base["behavioural"] and {k: v for k, v in staff.items() if k != "behavioural"} == \
+        {k: v for k, v in base.items() if k != "behavioural"}
+    kit = select_kit(library, "cv-engineer", "staff")
+    assert {w.id: w.weight for w in kit.weights} == staff
+    assert manifest([kit], People()).weights == staff
