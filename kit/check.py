@@ -16,7 +16,7 @@ from pathlib import Path
 from kit.errors import InputError, Problem
 from kit.layers import Layer
 from kit.merge import problem_at
-from kit.models import LEVELS, Question, fairness_regex
+from kit.models import LEVELS, Question
 from kit.select import Kit, SelectionError, allocate, eligible, select_kit, select_plan
 from kit.library import Library
 from kit.manifest import People, manifest
@@ -131,13 +131,14 @@ def _unit(vector: dict[str, float]) -> dict[str, float]:
 
 def unfair(library: Library) -> Iterator[Problem]:
     """Questions whose wording steers towards a protected characteristic."""
-    terms = [(fairness_regex(t.pattern), t) for t in library.fairness]
+    from kit.fairness import flagged, rules  # noqa: PLC0415
+
+    compiled = rules(library.fairness)
     for q in library.questions.values():
         for loc, text in [(("text",), q.text), *((("follow_ups", i), f) for i, f in enumerate(q.follow_ups))]:
-            for pattern, term in terms:
-                if match := pattern.search(text):
-                    yield _at(library, "question", q.id, loc,
-                              f"question {q.id!r}: {match.group(0)!r} touches {term.reason}; ask only about the job")
+            for term, words in flagged(compiled, text):
+                yield _at(library, "question", q.id, loc,
+                          f"question {q.id!r}: {words!r} touches {term.reason}; ask only about the job")
 
 
 def broken_templates(library: Library) -> Iterator[Problem]:
