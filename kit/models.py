@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 Level = Literal["junior", "mid", "senior", "staff"]
 LEVELS: tuple[Level, ...] = ("junior", "mid", "senior", "staff")
-Kind = Literal["technical", "hypothetical", "behavioural", "coding", "prescreen"]
+Kind = Literal["technical", "hypothetical", "behavioural", "coding", "project", "prescreen"]
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Rating = Annotated[int, Field(ge=1)]
@@ -37,6 +37,8 @@ class Question(Model):
     follow_ups: list[Text] = []
     red_flags: list[Text] = []
     anchors: dict[Rating, Text] | None = Field(None, description="What an answer at each rating sounds like.")
+    level_anchors: dict[Level, dict[Rating, Text]] = Field(
+        {}, description="Anchors for one level, over `anchors` (a project deep dive needs them for each of its levels).")
     answer_key: Text | None = Field(None, description="Prescreen only: what the screener hopes to read.")
     retired: bool = Field(False, description="A later layer sets this to take the question out of every kit.")
     families: list[Id] = Field([], description="Questions that test the same thing share a family; a kit or a "
@@ -44,6 +46,8 @@ class Question(Model):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Question:
+        if self.kind == "project" and set(self.levels) - set(self.level_anchors):
+            raise ValueError("a project deep dive needs level_anchors for each of its levels: the bar differs by level")
         if self.kind == "prescreen":
             if not self.answer_key:
                 raise ValueError("a prescreen question needs an answer_key for the screener")
@@ -54,6 +58,10 @@ class Question(Model):
                 if not getattr(self, field):
                     raise ValueError(f"an interview question needs at least one entry in {field}")
         return self
+
+    def anchors_for(self, level: str) -> dict[int, str] | None:
+        """The question's own anchors at ``level`` (its level's over its general ones), if it has any."""
+        return {**(self.anchors or {}), **self.level_anchors.get(level, {})} or None  # type: ignore[call-overload]
 
 
 class QuestionFile(Model):

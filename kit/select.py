@@ -85,7 +85,7 @@ def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclud
 
     Interview questions cover every competency of the role, in proportion to its weights, and
     fit the level's time budget; questions written for exactly this level come before ones that
-    span several. Questions in ``exclude`` (earlier rounds) are never chosen. Raises
+    span several. A project deep dive (``kind: project``) for the role opens the kit. Questions in ``exclude`` (earlier rounds) are never chosen. Raises
     :class:`SelectionError` naming what is missing rather than a thinner kit.
     """
     role = find_role(library, role_id, level)
@@ -139,12 +139,21 @@ class _Picker:
         self.used = set(exclude)
         self.avoided = len(self.used)
         self.families: set[str] = set()  # of the questions chosen so far: one question per family
+        self.deep_dive = False  # whether this kit or loop has its project deep dive yet
 
     def interview(self, counts: dict[str, int], budget: int, what: str) -> tuple[Question, ...]:
+        """Questions for ``counts`` within ``budget`` minutes, opening with the kit's (or loop's) one project
+        deep dive when the role has one at this level and it measures one of ``counts``' competencies."""
         pool = self._pool(prescreen=False)
-        groups = {cid: [q for q in pool if q.competency == cid] for cid in sorted(counts, key=self.order.index)}
+        project = next((q for q in pool if q.kind == "project" and counts.get(q.competency)), None)
+        pinned = [project] if project and not self.deep_dive else []
+        counts = {cid: n - sum(q.competency == cid for q in pinned) for cid, n in counts.items()}
+        groups = {cid: [q for q in pool if q.competency == cid and q.kind != "project"]
+                  for cid in sorted(counts, key=self.order.index)}
         self._check_supply(groups, counts, what)
-        chosen = _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}")
+        chosen = pinned + _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}",
+                               sum(q.minutes for q in pinned))
+        self.deep_dive = self.deep_dive or bool(pinned)
         self._take(chosen)
         return tuple(chosen)
 
@@ -233,17 +242,19 @@ def _spread(ranked: list[Question], order: list[str]) -> list[Question]:
     return spread
 
 
-def _fit(groups: dict[str, list[Question]], counts: dict[str, int], budget: int, what: str) -> list[Question]:
-    """Take the top questions of each group, then swap long ones for shorter ones until they fit ``budget``."""
+def _fit(groups: dict[str, list[Question]], counts: dict[str, int], budget: int, what: str,
+         reserved: int = 0) -> list[Question]:
+    """Take the top questions of each group, then swap long ones for shorter ones until they fit ``budget``
+    (of which ``reserved`` minutes are already taken)."""
     picked = {cid: list(groups[cid][: counts[cid]]) for cid in groups}
-    while (total := sum(q.minutes for qs in picked.values() for q in qs)) > budget:
+    while (total := reserved + sum(q.minutes for qs in picked.values() for q in qs)) > budget:
         swaps = [
             (q.minutes - alt.minutes, cid, q, alt)
             for cid, qs in picked.items() for q in qs
             for alt in groups[cid] if alt not in qs and alt.minutes < q.minutes
         ]
         if not swaps:
-            shortest = sum(sum(sorted(q.minutes for q in groups[cid])[: counts[cid]]) for cid in groups)
+            shortest = reserved + sum(sum(sorted(q.minutes for q in groups[cid])[: counts[cid]]) for cid in groups)
             raise SelectionError(
                 f"{what} needs at least {shortest} minutes of questions but its plan allows {budget} "
                 f"(now {total}); raise the level's minutes in the role profile or add shorter questions"

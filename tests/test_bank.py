@@ -66,7 +66,7 @@ def test_questions_carry_what_an_interviewer_needs(library: Library) -> None:
 
 def test_all_kinds_are_present_and_coding_questions_show_code(library: Library) -> None:
     kinds = {q.kind for q in library.questions.values()}
-    assert kinds == {"technical", "hypothetical", "behavioural", "coding", "prescreen"}
+    assert kinds == {"technical", "hypothetical", "behavioural", "coding", "project", "prescreen"}
     coding = [q for q in library.questions.values() if q.kind == "coding"]
     assert all("`" in q.text for q in coding)  # a snippet to read, or the signature to write
     assert sum("```python" in q.text for q in coding) >= len(coding) // 2

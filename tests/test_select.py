@@ -58,15 +58,15 @@ def test_prefers_questions_written_for_the_exact_level(library: Library) -> None
 
 
 def test_a_bank_that_cannot_fill_the_kit_says_what_is_missing(library: Library) -> None:
-    def for_mid_vision(q) -> bool:
-        return q.competency == "vision" and "mid" in q.levels and "cv-engineer" in q.roles and q.kind != "prescreen"
+    def for_mid_vision(q) -> bool:  # the project deep dive stays: it takes one of vision's two places
+        return q.competency == "vision" and "mid" in q.levels and "cv-engineer" in q.roles and q.kind not in (
+            "prescreen", "project")
 
-    keep = next(q for q in library.questions.values() if for_mid_vision(q))
-    thin = {k: q for k, q in library.questions.items() if not for_mid_vision(q) or q is keep}
+    thin = {k: q for k, q in library.questions.items() if not for_mid_vision(q)}
     with pytest.raises(SelectionError) as caught:
         select_kit(Library(library.rubric, library.roles, thin), "cv-engineer", "mid")
     assert caught.value.format_message() == (
-        "the bank cannot fill the cv-engineer mid interview: vision needs 2, has 1 (1 short); "
+        "the bank cannot fill the cv-engineer mid interview: vision needs 1, has 0 (1 short); "
         "add interview questions tagged with this role and level"
     )
 
@@ -98,3 +98,20 @@ def test_a_kit_or_loop_never_holds_two_questions_of_one_family() -> None:
                     chosen += list((kit[0] if isinstance(kit, list) else kit).prescreen)
                     tags = [f for q in chosen for f in q.families]
                     assert len(tags) == len(set(tags)), (role.id, level, seed, tags)
+
+
+def test_every_kit_and_loop_opens_with_one_project_deep_dive() -> None:
+    """The project deep dive, the highest-signal part of a loop: one per kit (first) or per loop, anchored
+    for the kit's level."""
+    from kit.select import select_plan
+
+    library = load_library()
+    for role in library.roles.values():
+        for level in role.levels:
+            kit = select_kit(library, role.id, level)
+            assert kit.questions[0].kind == "project" and sum(q.kind == "project" for q in kit.questions) == 1
+            anchors = kit.questions[0].anchors_for(level)
+            assert anchors == kit.questions[0].level_anchors[level] and sorted(anchors) == [1, 2, 3, 4]
+            if role.plan:
+                loop = [q for k in select_plan(library, role.id, level) for q in k.questions]
+                assert sum(q.kind == "project" for q in loop) == 1, (role.id, level)
