@@ -199,7 +199,7 @@ def coverage(library: Library) -> dict[str, dict[str, dict[str, tuple[int, int]]
         table[role.id] = {}
         for level in LEVELS:
             plan = role.levels.get(level)  # type: ignore[call-overload]
-            need = allocate(role.competencies, plan.questions, role.id) if plan else {}
+            need = allocate(role.weights_for(level), plan.questions, role.id) if plan else {}
             pool: list[Question] = eligible(library, role.id, level, prescreen=False)
             table[role.id][level] = {w.id: (sum(q.competency == w.id for q in pool), need.get(w.id, 0))
                                      for w in role.competencies}
