@@ -26,6 +26,7 @@ class Layer:
     reference: tuple[Path, ...] = ()
     fairness: tuple[Path, ...] = ()
     templates: Path | None = None
+    stack: tuple[str, ...] | None = None  # the team's frameworks; None: every question suits
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -83,6 +84,7 @@ def team_layer(config: Path) -> Layer:
         reference=files("reference"),
         fairness=files("fairness"),
         templates=(config.parent / settings.templates).resolve() if settings.templates else None,
+        stack=tuple(settings.stack) if settings.stack is not None else None,
     )
     if layer.templates and not layer.templates.is_dir():
         problems.append(Problem(config, position(config, ("templates",)), f"templates: {settings.templates!r} is not a folder"))

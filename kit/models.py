@@ -33,12 +33,20 @@ class Question(Model):
     level_note: Text = Field(description="Why the question fits these levels.")
     minutes: int = Field(ge=1, le=60)
     text: Text = Field(description="Markdown: paragraphs, lists, inline code, fenced code blocks.")
-    guidance: list[Text] = Field([], description="Points a strong answer contains.")
+    guidance: list[Text] = Field([], description="What a passing answer must contain (meets the bar).")
+    strong: list[Text] = Field([], description="What a strong answer adds beyond the passing bar.")
     follow_ups: list[Text] = []
     red_flags: list[Text] = []
     anchors: dict[Rating, Text] | None = Field(None, description="What an answer at each rating sounds like.")
     level_anchors: dict[Level, dict[Rating, Text]] = Field(
         {}, description="Anchors for one level, over `anchors` (a project deep dive needs them for each of its levels).")
+    samples: dict[Rating, Text] = Field({}, description="For calibration: a written sample answer at each rating.")
+    level_samples: dict[Level, dict[Rating, Text]] = Field(
+        {}, description="Sample answers for one level, over `samples` (a project deep dive's differ by level).")
+    modern: bool = Field(False, description="A topic of current practice: each competency's first pick in a kit is "
+                                            "one of these where its pool has any.")
+    stack: Id | None = Field(None, description="The framework whose API the question depends on (its text says so), "
+                                               "e.g. pytorch; none for a framework-neutral question.")
     answer_key: Text | None = Field(None, description="Prescreen only: what the screener hopes to read.")
     retired: bool = Field(False, description="A later layer sets this to take the question out of every kit.")
     families: list[Id] = Field([], description="Questions that test the same thing share a family; a kit or a "
@@ -51,6 +59,8 @@ class Question(Model):
         if self.kind == "prescreen":
             if not self.answer_key:
                 raise ValueError("a prescreen question needs an answer_key for the screener")
+            if self.strong or self.samples or self.level_samples:
+                raise ValueError("strong, samples and level_samples are for interview questions, not the prescreen")
         else:
             if self.answer_key:
                 raise ValueError("answer_key is only for prescreen questions")
@@ -61,7 +71,15 @@ class Question(Model):
 
     def anchors_for(self, level: str) -> dict[int, str] | None:
         """The question's own anchors at ``level`` (its level's over its general ones), if it has any."""
-        return {**(self.anchors or {}), **self.level_anchors.get(level, {})} or None  # type: ignore[call-overload]
+        return _at_level(self.anchors or {}, self.level_anchors, level) or None
+
+    def samples_for(self, level: str) -> dict[int, str]:
+        """The sample answers at ``level``: its level's over the general ones."""
+        return _at_level(self.samples, self.level_samples, level)
+
+
+def _at_level(general: dict[int, str], by_level: dict[Level, dict[int, str]], level: str) -> dict[int, str]:
+    return {**general, **by_level.get(level, {})}  # type: ignore[call-overload]
 
 
 class QuestionFile(Model):
@@ -121,7 +139,7 @@ class Competency(Model):
     )
 
     def anchors_for(self, level: str) -> dict[int, str]:
-        return {**self.anchors, **self.level_anchors.get(level, {})}  # type: ignore[call-overload]
+        return _at_level(self.anchors, self.level_anchors, level)
 
 
 class Weight(Model):
@@ -317,3 +335,5 @@ class TeamConfig(Model):
     reference: list[str] = Field([], description="Reference card files.")
     fairness: list[str] = Field([], description="Extra protected-characteristic terms for `kitgen check`.")
     templates: str | None = Field(None, description="Folder of templates that override kitgen's.")
+    stack: list[Id] | None = Field(None, description="The frameworks the team uses, e.g. [jax]: a question tied to "
+                                                     "another framework (its `stack`) is left out of every kit.")

@@ -47,12 +47,18 @@ def load_library(layers: list[Layer] | None = None) -> Library:
     return Library(
         rubric=rubric,
         roles=roles,
-        questions={key: q for key, q in questions.items() if not q.retired},
+        questions={key: q for key, q in questions.items() if not q.retired and _on_stack(q, layers)},
         reference=models.ReferenceCard(sections=list(sections.values())),
         fairness=tuple(terms.values()),
         layers=tuple(layers),
         sources={f"{kind}:{key}": entry.sources for kind, group in entries.items() for key, entry in group.items()},
     )
+
+
+def _on_stack(question: models.Question, layers: list[Layer]) -> bool:
+    """Whether the question suits the team's frameworks (the top layer that names a stack decides)."""
+    stack = next((layer.stack for layer in reversed(layers) if layer.stack is not None), None)
+    return question.stack is None or stack is None or question.stack in stack
 
 
 def _model(entry: Entry, model: type[M], kind: str, problems: list[Problem]) -> M | None:
@@ -110,8 +116,9 @@ def _cross_check(
         entry = entries["question"][question.id]
         yield from _missing(entry, ("competency",), [question.competency], "competency", competencies)
         yield from _missing(entry, ("roles",), question.roles, "role", role_ids)
-        if question.anchors and not set(question.anchors) <= set(ratings):
-            yield entry.problem(("anchors",), f"question {question.id!r}: anchor ratings must be among {ratings}")
+        for field in ("anchors", "samples"):
+            if not set(getattr(question, field) or {}) <= set(ratings):
+                yield entry.problem((field,), f"question {question.id!r}: {field} ratings must be among {ratings}")
     for key, entry in entries["section"].items():
         yield from _missing(entry, ("roles",), entry.data.get("roles", []), "role", role_ids)
 
