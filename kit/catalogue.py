@@ -7,25 +7,32 @@ import json
 import yaml
 
 from kit.models import LEVELS
-from kit.select import eligible, find_role, rounds
+from kit.select import eligible, find_role, rounds, top_rounds
 from kit.library import Library
 
 
+TOP = 15  # width of the top-competency column
+
+
 def overview(library: Library) -> str:
-    """Per role and level: interview + prescreen questions, and how many full kits they make without a repeat."""
+    """Per role and level: interview + prescreen questions, how many full kits they make without a repeat,
+    and how many kits' worth of questions the role's top-weighted competency holds."""
     width = max(len(r) for r in library.roles)
     lines = [
-        "Roles: questions per level (interview + prescreen) and, in brackets, the full kits",
-        "the bank makes for that role and level with no question asked twice",
-        f"  {'role':<{width}}  " + "".join(f"{level:<13}" for level in LEVELS) + "title",
+        "Roles: questions per level (interview + prescreen) and, in brackets, the full kits the bank",
+        "makes for that role and level with no question asked twice, then the kits the role's",
+        "top-weighted competency alone could fill",
+        f"  {'role':<{width}}  " + "".join(f"{level:<16}" for level in LEVELS) + f"{'top':<{TOP}}title",
     ]
     for role in sorted(library.roles.values(), key=lambda r: r.id):
+        tops = {level: top_rounds(library, role.id, level) for level in role.levels}
         cells = "".join(
             f"{len(eligible(library, role.id, level, False))}+{len(eligible(library, role.id, level, True))}"
-            f" ({rounds(library, role.id, level)})".ljust(13)
+            f" ({rounds(library, role.id, level)}, {tops[level][1]})".ljust(16) if level in role.levels else "-".ljust(16)
             for level in LEVELS
         )
-        lines.append(f"  {role.id:<{width}}  {cells}{role.title}")
+        top = ",".join(sorted({t for t, _ in tops.values()}))
+        lines.append(f"  {role.id:<{width}}  {cells}{top:<{TOP}}{role.title}")
     lines += ["", "Competencies (questions in the bank)"]
     width = max(len(c.id) for c in library.rubric.competencies)
     for comp in library.rubric.competencies:

@@ -149,8 +149,8 @@ def list_command(sources: Sources) -> None:
 
         return overview(sources.library())
 
-    layers = sources.layers
-    echo(memo_text("list", [path for layer in layers for path in layer.files], compute))
+    code = [Path(__file__).with_name(name) for name in ("catalogue.py", "select.py")]  # the table depends on them too
+    echo(memo_text("list", [*code, *(path for layer in sources.layers for path in layer.files)], compute))
 
 
 @cli.command("questions")

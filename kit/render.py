@@ -6,6 +6,8 @@ with raw HTML, links and images turned off, so question text can neither run nor
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -47,7 +49,6 @@ def render_documents(
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
         "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
-        "all_questions": [q for kit in kits for q in kit.questions],
     }
 
     def page(name: str, kit: Kit) -> str:
@@ -59,8 +60,43 @@ def render_documents(
     pages["prescreen"] = page("prescreen", kits[0])
     pages["screener"] = page("screener", kits[0])
     if calibration:
-        pages[CALIBRATION] = page(CALIBRATION, kits[0])
+        pages[CALIBRATION] = render_template(folders, f"{CALIBRATION}.html", {
+            **shared, "kit": kits[0], "role": kits[0].role, "items": calibration_items(kits, ids[0])})
     return pages
+
+
+@dataclass(frozen=True)
+class Sample:
+    letter: str
+    rating: int
+    answer: str
+
+
+@dataclass(frozen=True)
+class CalibrationItem:
+    """One question of the calibration sheet: its sample answers under letters, in a shuffled order."""
+
+    question: Question
+    samples: tuple[Sample, ...]
+
+
+def calibration_items(kits: list[Kit], kit_id: str) -> list[CalibrationItem]:
+    """The sample answers of every question in ``kits``, each question's in its own order.
+
+    The order is shuffled from the kit id and question id (the same kit prints the same sheet) and
+    never ascending, so the letters give no hint of the rating.
+    """
+    level = kits[0].level
+    items = []
+    for question in {q.id: q for kit in kits for q in kit.questions}.values():
+        samples = question.samples_for(level)
+        order = sorted(samples)
+        rng = random.Random(f"{kit_id}/{question.id}")
+        while len(order) > 1 and order == sorted(order):
+            rng.shuffle(order)
+        items.append(CalibrationItem(question, tuple(
+            Sample(chr(ord("A") + index), rating, samples[rating]) for index, rating in enumerate(order))))
+    return items
 
 
 def _coverage(kits: list[Kit], library: Library) -> dict[str, Any]:

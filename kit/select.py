@@ -80,12 +80,25 @@ def rounds(library: Library, role_id: str, level: str, limit: int = 9) -> int:
     return limit
 
 
+def top_rounds(library: Library, role_id: str, level: str) -> tuple[str, int]:
+    """The role's most heavily weighted competency at ``level`` and how many kits its questions fill with no
+    question asked twice (its share of each kit, less a project deep dive that takes one of its places)."""
+    role = find_role(library, role_id, level)
+    weights = role.weights_for(level)
+    top = max(weights, key=lambda w: w.weight).id
+    pool = [q for q in eligible(library, role_id, level, prescreen=False) if q.competency == top]
+    per_kit = allocate(weights, role.levels[level].questions)[top] - any(q.kind == "project" for q in pool)  # type: ignore[index]
+    return top, sum(q.kind != "project" for q in pool) // max(per_kit, 1)
+
+
 def select_kit(library: Library, role_id: str, level: str, seed: int = 1, exclude: Collection[str] = ()) -> Kit:
     """Choose the interview and prescreen questions for one kit.
 
     Interview questions cover every competency of the role, in proportion to its weights, and
-    fit the level's time budget; questions written for exactly this level come before ones that
-    span several. A project deep dive (``kind: project``) for the role opens the kit. Questions in ``exclude`` (earlier rounds) are never chosen. Raises
+    fit the level's time budget; each competency's first question is one of current practice
+    (``modern``) where it has any, then questions written for exactly this level come before ones that
+    span several. A project deep dive (``kind: project``) for the role opens the kit. Questions in
+    ``exclude`` (earlier rounds) are never chosen. Raises
     :class:`SelectionError` naming what is missing rather than a thinner kit.
     """
     role = find_role(library, role_id, level)
@@ -148,7 +161,7 @@ class _Picker:
         project = next((q for q in pool if q.kind == "project" and counts.get(q.competency)), None)
         pinned = [project] if project and not self.deep_dive else []
         counts = {cid: n - sum(q.competency == cid for q in pinned) for cid, n in counts.items()}
-        groups = {cid: [q for q in pool if q.competency == cid and q.kind != "project"]
+        groups = {cid: _modern_first([q for q in pool if q.competency == cid and q.kind != "project"])
                   for cid in sorted(counts, key=self.order.index)}
         self._check_supply(groups, counts, what)
         chosen = pinned + _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}",
@@ -207,6 +220,12 @@ def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]
     shuffled = sorted(questions, key=lambda q: q.id)
     rng.shuffle(shuffled)
     return sorted(shuffled, key=lambda q: len(q.levels))
+
+
+def _modern_first(ranked: list[Question]) -> list[Question]:
+    """The best-ranked question of current practice first, so every competency asked draws on it where it can."""
+    first = next((q for q in ranked if q.modern), None)
+    return [first, *(q for q in ranked if q is not first)] if first else ranked
 
 
 def allocate(competencies: Iterable[Weight], total: int, who: str = "the role") -> dict[str, int]:

@@ -48,7 +48,7 @@ def test_team_layer_changes_weights_anchors_and_questions(layered: Library) -> N
     assert production.anchors[1] == builtin.competency("production").anchors[1]
     coding = layered.competency("coding")
     assert coding.anchors_for("senior")[3].startswith("Finds the bug, fixes it and adds the test")
-    assert coding.anchors_for("mid") == builtin.competency("coding").anchors
+    assert coding.anchors_for("mid") == builtin.competency("coding").anchors_for("mid")
     assert "vis-classic-architectures" in builtin.questions and "vis-classic-architectures" not in layered.questions
     assert layered.questions["vis-iou-nms"].minutes == 6
     assert layered.questions["vis-iou-nms"].text == builtin.questions["vis-iou-nms"].text
@@ -102,3 +102,20 @@ def test_override_of_a_question_in_a_team_layer_keeps_the_rest(team: Team) -> No
     assert question.minutes == 4 and question.levels == ["senior"] and question.guidance
     sources = library.sources["question:vis-iou-nms"]
     assert [s.layer.split()[0] for s in sources] == ["built-in", "team"]
+
+
+def test_a_team_names_its_stack_and_questions_tied_to_another_framework_leave(tmp_path: Path) -> None:
+    """Concept questions are framework-neutral; one whose point is an API says so and carries `stack`."""
+    builtin = load_library()
+    tied = {key for key, q in builtin.questions.items() if q.stack == "pytorch"}
+    assert tied and all("PyTorch" in builtin.questions[key].text for key in tied)
+
+    def library(stack: str) -> Library:
+        config = tmp_path / stack / "kitgen.yaml"
+        config.parent.mkdir()
+        config.write_text(f"stack: [{stack}]\n")
+        return load_library(find_layers(config))
+
+    assert not tied & set(library("jax").questions)
+    assert set(library("jax").questions) == set(builtin.questions) - tied
+    assert set(library("pytorch").questions) == set(builtin.questions)

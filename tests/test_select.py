@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from kit.models import LEVELS
-from kit.select import SelectionError, allocate, select_kit
+from kit.select import SelectionError, allocate, eligible, select_kit
 from kit.library import Library
 from kit.validate import load_library
 
@@ -48,13 +48,27 @@ def test_allocation_follows_weights(library: Library) -> None:
 
 
 def test_prefers_questions_written_for_the_exact_level(library: Library) -> None:
+    """After a competency's one question of current practice, questions written for exactly this level come first."""
     kit = select_kit(library, "cv-engineer", "senior")
     for question in kit.questions:
-        pool = [q for q in library.questions.values() if q.competency == question.competency
-                and "cv-engineer" in q.roles and "senior" in q.levels and q.kind != "prescreen"]
-        narrowest = min(len(q.levels) for q in pool)
-        chosen_widths = [len(q.levels) for q in kit.questions if q.competency == question.competency]
-        assert min(chosen_widths) == narrowest
+        pool = [q for q in library.questions.values() if q.competency == question.competency and not q.modern
+                and "cv-engineer" in q.roles and "senior" in q.levels and q.kind not in ("prescreen", "project")]
+        chosen_widths = [len(q.levels) for q in kit.questions if q.competency == question.competency and not q.modern]
+        if pool and chosen_widths:
+            assert min(chosen_widths) == min(len(q.levels) for q in pool)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_competency_asked_draws_on_current_practice(library: Library, seed: int) -> None:
+    """An NLP kit at any level asks about today's practice (LLMs), not only the 2015 canon."""
+    for role in library.roles.values():
+        for level in role.levels:
+            kit = select_kit(library, role.id, level, seed)
+            for competency in {q.competency for q in kit.questions if q.kind != "project"}:
+                current = [q for q in eligible(library, role.id, level, prescreen=False)
+                           if q.competency == competency and q.modern and q.kind != "project"]
+                asked = [q for q in kit.questions if q.competency == competency]
+                assert not current or any(q.modern for q in asked), (role.id, level, competency)
 
 
 def test_a_bank_that_cannot_fill_the_kit_says_what_is_missing(library: Library) -> None:
