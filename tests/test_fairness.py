@@ -104,3 +104,12 @@ def test_a_team_term_with_unless_contexts(team) -> None:
     assert fairness_messages(team) == []
     team.write("questions/q.yaml", QUESTION.format(text="Will you need a visa to work here?"))
     assert any("'visa' touches immigration status" in m for m in fairness_messages(team))
+
+
+def test_sentences_written_blind_are_mostly_caught_and_none_technical_is(built_in) -> None:
+    """The held-out half of a set written without sight of the rules: a floor on recall, not a target
+    (its misses stay missed, so the figure keeps meaning something), and no technical sentence flagged."""
+    held = yaml.safe_load((Path(__file__).parent / "fairness_heldout.yaml").read_text())["sentences"]
+    hits = [(s["protected"], bool(list(flagged(built_in, s["text"])))) for s in held]
+    assert sum(p and h for p, h in hits) >= 0.85 * sum(p for p, _ in hits)
+    assert not any(h and not p for p, h in hits)
