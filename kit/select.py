@@ -161,7 +161,7 @@ class _Picker:
         project = next((q for q in pool if q.kind == "project" and counts.get(q.competency)), None)
         pinned = [project] if project and not self.deep_dive else []
         counts = {cid: n - sum(q.competency == cid for q in pinned) for cid, n in counts.items()}
-        groups = {cid: _modern_first([q for q in pool if q.competency == cid and q.kind != "project"])
+        groups = {cid: [q for q in pool if q.competency == cid and q.kind != "project"]
                   for cid in sorted(counts, key=self.order.index)}
         self._check_supply(groups, counts, what)
         chosen = pinned + _fit(groups, counts, budget, f"the {self.role.id} {self.level} {what}",
@@ -182,7 +182,7 @@ class _Picker:
         """Eligible questions, ranked, keeping only the best-ranked one of each family not yet used."""
         taken = set(self.families)
         pool = []
-        for q in _ranked(eligible(self.library, self.role.id, self.level, prescreen, self.used), self.rng):
+        for q in _modern_first(_ranked(eligible(self.library, self.role.id, self.level, prescreen, self.used), self.rng)):
             if taken.isdisjoint(q.families):
                 pool.append(q)
                 taken.update(q.families)
@@ -223,9 +223,21 @@ def _ranked(questions: Iterable[Question], rng: random.Random) -> list[Question]
 
 
 def _modern_first(ranked: list[Question]) -> list[Question]:
-    """The best-ranked question of current practice first, so every competency asked draws on it where it can."""
-    first = next((q for q in ranked if q.modern), None)
-    return [first, *(q for q in ranked if q is not first)] if first else ranked
+    """Each competency's best-ranked question of current practice moved to the front, so every competency
+    asked draws on one where it can (and wins a family over an older question)."""
+    firsts: dict[str, Question] = {}
+    families: set[str] = set()  # two competencies' firsts never share a family, or one would lose it
+    for q in ranked:
+        if q.modern and q.competency not in firsts and families.isdisjoint(q.families):
+            firsts[q.competency] = q
+            families.update(q.families)
+    ids = {q.id for q in firsts.values()}
+    return [*firsts.values(), *(q for q in ranked if q.id not in ids)]
+
+
+def _keeps_modern(picked: list[Question], out: Question, alt: Question) -> bool:
+    """Whether swapping ``out`` for ``alt`` leaves the group a question of current practice, if it had one."""
+    return alt.modern or not out.modern or any(q.modern for q in picked if q is not out)
 
 
 def allocate(competencies: Iterable[Weight], total: int, who: str = "the role") -> dict[str, int]:
@@ -264,7 +276,8 @@ def _spread(ranked: list[Question], order: list[str]) -> list[Question]:
 def _fit(groups: dict[str, list[Question]], counts: dict[str, int], budget: int, what: str,
          reserved: int = 0) -> list[Question]:
     """Take the top questions of each group, then swap long ones for shorter ones until they fit ``budget``
-    (of which ``reserved`` minutes are already taken)."""
+    (of which ``reserved`` minutes are already taken), keeping each group's question of current practice
+    where another swap will do, and the most-asked group's before the others'."""
     picked = {cid: list(groups[cid][: counts[cid]]) for cid in groups}
     while (total := reserved + sum(q.minutes for qs in picked.values() for q in qs)) > budget:
         swaps = [
@@ -272,6 +285,9 @@ def _fit(groups: dict[str, list[Question]], counts: dict[str, int], budget: int,
             for cid, qs in picked.items() for q in qs
             for alt in groups[cid] if alt not in qs and alt.minutes < q.minutes
         ]
+        heaviest = max(counts, key=counts.__getitem__, default=None)
+        swaps = ([s for s in swaps if _keeps_modern(picked[s[1]], s[2], s[3])]
+                 or [s for s in swaps if s[1] != heaviest or _keeps_modern(picked[s[1]], s[2], s[3])] or swaps)
         if not swaps:
             shortest = reserved + sum(sum(sorted(q.minutes for q in groups[cid])[: counts[cid]]) for cid in groups)
             raise SelectionError(

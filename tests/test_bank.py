@@ -14,15 +14,6 @@ from kit.validate import load_library
 ROLES = ("cv-engineer", "nlp-engineer", "dl-engineer", "dl-scientist")
 PAIRS = [(role, level) for role in ROLES for level in LEVELS]
 
-# Phrases that would steer an interview towards protected characteristics.
-PROTECTED = re.compile(
-    r"\b(how old|your age|graduat\w* year|year you graduated|married|marital|spouse|children|kids|pregnan\w*|"
-    r"maternity|paternity|religio\w*|church|national origin|nationality|citizenship|native language|"
-    r"accent|disabilit\w*|medical|illness|arrest\w*|criminal record|ethnic\w*|race|gender|sexual)\b",
-    re.IGNORECASE,
-)
-
-
 @pytest.fixture(scope="module")
 def library() -> Library:
     return load_library()
@@ -58,7 +49,7 @@ def test_questions_carry_what_an_interviewer_needs(library: Library) -> None:
             assert question.answer_key and question.minutes <= 5, question.id
             continue
         minimum = 1 if question.kind == "behavioural" else 3
-        assert len(question.guidance) >= minimum, question.id
+        assert len(question.guidance) + len(question.strong) >= minimum, question.id
         assert question.follow_ups and question.red_flags, question.id
         if question.anchors:
             assert sorted(question.anchors) == [1, 2, 3, 4], question.id
@@ -96,8 +87,10 @@ def test_prescreen_questions_fit_on_paper(library: Library) -> None:
 
 
 def test_no_question_touches_protected_characteristics(library: Library) -> None:
-    hits = [(q.id, m.group(0)) for q in library.questions.values() if (m := PROTECTED.search(q.text))]
-    assert hits == []
+    """kitgen's own fairness lint (the one `kitgen check` runs, measured in bench/fairness.py) passes the banks."""
+    from kit.check import unfair
+
+    assert list(unfair(library)) == []
 
 
 def test_reference_card_matches_each_role(library: Library) -> None:
@@ -122,3 +115,51 @@ def test_weights_may_change_by_level(library: Library) -> None:
     kit = select_kit(library, "cv-engineer", "staff")
     assert {w.id: w.weight for w in kit.weights} == staff
     assert manifest([kit], People()).weights == staff
+
+
+INTERVIEW = ("technical", "hypothetical", "behavioural", "coding", "project")
+CHECKLIST = re.compile(r"\b(all|everything) (of |in |at )?(level )?3\b|\blevel 3 plus\b", re.IGNORECASE)
+VAGUE = re.compile(r"\b(crisp|crisply|clearly|cleanly|solid|nice|elegant|confidently|sensibl[ey]|correct and quick)\b", re.IGNORECASE)
+
+
+def every_anchor(library: Library):
+    for comp in library.rubric.competencies:
+        for level in LEVELS:
+            yield comp.id, comp.anchors_for(level)
+    for question in library.questions.values():
+        for level in question.levels:
+            yield question.id, question.anchors_for(level) or {}
+
+
+def test_guidance_separates_the_bar_from_what_a_strong_answer_adds(library: Library) -> None:
+    missing = [q.id for q in library.questions.values() if q.kind in INTERVIEW and not (q.guidance and q.strong)]
+    assert missing == []
+
+
+def test_anchors_describe_quality_not_checklists(library: Library) -> None:
+    found = [(where, rating, text) for where, anchors in every_anchor(library) for rating, text in anchors.items()
+             if CHECKLIST.search(text) or VAGUE.search(text)]
+    assert found == []
+
+
+def test_every_competency_is_anchored_at_every_level(library: Library) -> None:
+    for comp in library.rubric.competencies:
+        assert list(comp.level_anchors) == list(LEVELS), comp.id
+        assert all(sorted(anchors) == [1, 2, 3, 4] for anchors in comp.level_anchors.values()), comp.id
+
+
+def test_every_interview_question_has_a_sample_answer_at_every_rating_for_each_of_its_levels(library: Library) -> None:
+    gaps = [(q.id, level) for q in library.questions.values() if q.kind in INTERVIEW
+            for level in q.levels if sorted(q.samples_for(level)) != [1, 2, 3, 4]]
+    assert gaps == []
+
+
+@pytest.mark.parametrize(("role", "level"), PAIRS)
+def test_the_top_weighted_competency_is_deep(library: Library, role: str, level: str) -> None:
+    """At least 12 questions at each level for the competency a role weighs most, and 6 kits' worth."""
+    from kit.select import top_rounds
+
+    top, kits = top_rounds(library, role, level)
+    pool = [q for q in eligible(library, role, level, prescreen=False) if q.competency == top and q.kind != "project"]
+    assert len(pool) >= 12 and kits >= 6, (top, len(pool), kits)
+    assert rounds(library, role, level, limit=4) == 4

@@ -112,7 +112,7 @@ def test_a_team_names_its_stack_and_questions_tied_to_another_framework_leave(tm
 
     def library(stack: str) -> Library:
         config = tmp_path / stack / "kitgen.yaml"
-        config.parent.mkdir()
+        config.parent.mkdir(exist_ok=True)
         config.write_text(f"stack: [{stack}]\n")
         return load_library(find_layers(config))
 

@@ -371,3 +371,26 @@ def test_scores_csv_runs_nothing_in_a_spreadsheet(run, kit: Path, tmp_path: Path
     assert not [c for c in cells if c.lstrip()[:1] in set("=+-@＝＋－＠") and c != "-"], cells
     assert len(rows[0][2:-3]) >= 7 and all(c.startswith("'") for c in rows[0][2:-3])  # every interviewer's column
     assert "\x1b" not in result.stdout
+
+
+def test_calibration_sheet_asks_for_a_rating_before_it_shows_the_key(kit: Path) -> None:
+    """Each selected question's sample answers, one per rating, under letters in a shuffled order; the key is on
+    the back page, and each letter's answer is the sample written for the rating the key gives it."""
+    import re
+
+    library = load_library()
+    pages = [squash(page.extract_text()) for page in PdfReader(kit / "calibration.pdf").pages]
+    body, back = "".join(pages[:-1]), pages[-1]
+    assert back.startswith("KeyTheratingeach") and "KeyTheratingeach" not in body
+    ids = manifest(kit)["questions"]
+    orders = []
+    for number, qid in enumerate(ids, 1):
+        row = re.search(rf"{number}\.{re.escape(qid)}((?:[A-D]:[1-4])+)", back)
+        assert row, qid
+        key = dict(re.findall(r"([A-D]):([1-4])", row.group(1)))
+        assert sorted(map(int, key.values())) == [1, 2, 3, 4], qid
+        samples = library.questions[qid].samples_for("senior")
+        for letter, rating in key.items():
+            assert f"{letter}.“{squash(samples[int(rating)]).replace('`', '')[:60]}" in body, (qid, letter)
+        orders.append([key[letter] for letter in "ABCD"])
+    assert ["1", "2", "3", "4"] not in orders and len({tuple(o) for o in orders}) > 1
