@@ -151,7 +151,10 @@ def test_unwritable_output_folder(run, tmp_path: Path) -> None:
 def test_list_and_questions_export(run) -> None:
     listing = run("list")
     assert listing.exit_code == 0
-    assert re.search(r"cv-engineer(\s+\d+\+\d+ \([3-9]\)){4}\s+Computer-vision engineer", listing.stdout)
+    row = re.search(r"cv-engineer((?:\s+\d+\+\d+ \(\d+, \d+\)){4})\s+vision\s+Computer-vision engineer", listing.stdout)
+    assert row, listing.stdout
+    kits = [(int(full), int(top)) for full, top in re.findall(r"\((\d+), (\d+)\)", row.group(1))]
+    assert all(full >= 4 and top >= 6 for full, top in kits), kits
     exported = run("questions", "--role", "cv-engineer", "--level", "senior", "--format", "json")
     assert exported.exit_code == 0
     questions = json.loads(exported.stdout)
