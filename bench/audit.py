@@ -35,6 +35,7 @@ def matrix(quick: bool) -> list[dict]:
              for p in papers if not quick or r == "nlp-engineer"]
     jobs += [{"role": "cv-engineer", "level": "senior", "paper": p, "forms": True, "plan": True, "panel": 2} for p in papers]
     jobs += [{"role": TEAM_ROLE, "level": lv, "paper": p, "forms": True, "team": True} for lv in levels for p in papers]
+    jobs += [{"role": TEAM_ROLE, "level": "staff", "paper": p, "forms": False, "team": True, "plan": True} for p in papers]
     return jobs
 
 

@@ -125,7 +125,6 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
         raise click.UsageError("give both --role and --level, e.g. kitgen --role cv-engineer --level senior (roles: kitgen list)")
     from kit.manifest import People  # noqa: PLC0415
     from kit.pipeline import Request, make_kit  # noqa: PLC0415
-    from kit.validate import load_library  # noqa: PLC0415
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force,

@@ -145,15 +145,20 @@ def render_template(folders: tuple[Path, ...], name: str, context: dict[str, Any
 
 
 def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
-    """Rows of the cover's timetable: start minute, what happens, how long."""
+    """Rows of the cover's timetable: start minute, what happens, how long; the last row ends at the plan's length."""
     rows = [("Welcome, introductions and how the interview runs", kit.plan.opening)]
     rows += [(f"Q{n} · {library.competency(q.competency).title}", q.minutes) for n, q in enumerate(kit.questions, 1)]
+    spare = kit.plan.minutes - sum(minutes for _, minutes in rows) - kit.plan.closing
+    if spare > 0:  # the schedule ends at the length the cover states
+        rows.append(("Spare: follow-ups, or catching up", spare))
     rows.append(("Candidate's questions and close", kit.plan.closing))
-    start, table = 0, []
-    for label, minutes in rows:
-        table.append({"start": f"{start // 60}:{start % 60:02d}", "label": label, "minutes": minutes})
-        start += minutes
-    return table
+    starts = [sum(minutes for _, minutes in rows[:index]) for index in range(len(rows) + 1)]
+    table = [{"start": _clock(start), "label": label, "minutes": minutes} for start, (label, minutes) in zip(starts, rows)]
+    return [*table, {"start": _clock(starts[-1]), "label": "End", "minutes": ""}]
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 @cache

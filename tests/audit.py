@@ -77,9 +77,12 @@ def _page_defects(name: str, number: int, box: pymupdf.Rect, lines: list[Line],
         return Defect(name, number, kind, detail)
 
     inner = box + (-TOLERANCE, -TOLERANCE, TOLERANCE, TOLERANCE)
-    body = [line for line in lines if line.rect.intersects(box)]
-    for band, inside in (("header", lambda r: r.y1 <= box.y0 + TOLERANCE),
-                         ("footer", lambda r: r.y0 >= box.y1 - TOLERANCE)):
+    # The running header and footer sit in the middle of their margins; a line between them and the
+    # content box is body text that spilled out of it.
+    header = box.y0 - MARGINS_MM[0] * MM / 4
+    footer = box.y1 + MARGINS_MM[2] * MM / 4
+    body = [line for line in lines if line.rect.y1 > header and line.rect.y0 < footer]
+    for band, inside in (("header", lambda r: r.y1 <= header), ("footer", lambda r: r.y0 >= footer)):
         extra = [line.text for line in lines if inside(line.rect)]
         if len(extra) > 2:
             yield at(f"text in the {band}", " | ".join(extra))
@@ -131,7 +134,8 @@ def _notes_defects(name: str, pages: list[tuple[pymupdf.Rect, list[Line]]], minu
 
 def _scorecard_defects(name: str, pages: list[list[Line]]) -> Iterator[Defect]:
     def page_of(text: str) -> int | None:
-        return next((n for n, lines in enumerate(pages, 1) if any(line.text == text for line in lines)), None)
+        return next((n for n, lines in enumerate(pages, 1)
+                     if any(line.text == text or line.text.startswith(text + " ") for line in lines)), None)
 
     start = page_of("Scorecard")
     if start is None:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from kit import output
-from kit.manifest import verify_kit
 
 QUICK = ["--role", "cv-engineer", "--level", "senior"]
 

@@ -159,7 +159,6 @@ def test_disk_full_mid_write_leaves_the_old_kit_whole(tmp_path: Path, monkeypatc
     folder = tmp_path / "kit"
     output.prepare(folder, ["a.pdf", "b.pdf"], force=False)
     output.write_files(folder, {"a.pdf": b"old a", "b.pdf": b"old b"})
-    real_write = os.write
 
     def full(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
