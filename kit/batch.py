@@ -164,12 +164,13 @@ def run_batch(rows: list[Row], layers: list[Layer], out: Path, workers: int, opt
 
 def merge_for_print(folders: list[Path], target: Path) -> Path:
     """One PDF of every kit's packets and prescreen sheets, in roster order, for one print job, streamed
-    (printjob.py) so that memory stays flat whatever the number of kits."""
+    (printjob.py) so that memory stays flat whatever the number of kits; each document starts on a front
+    page when printed on both sides."""
     from kit.printjob import write_print_pdf  # noqa: PLC0415
 
     sources = [pdf for folder in folders for pdf in (*sorted(folder.glob("interviewer*.pdf")), folder / "prescreen.pdf")]
     output.prepare(target.parent, [target.name], force=True)
-    return output.write_files(target.parent, {target.name: lambda handle: write_print_pdf(sources, handle)})[0]
+    return output.write_files(target.parent, {target.name: lambda handle: write_print_pdf(sources, handle, duplex=True)})[0]
 
 
 # Worker side: each process loads the library and WeasyPrint once, then makes kits.

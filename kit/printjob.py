@@ -26,11 +26,18 @@ _DROP = frozenset({"/Parent", "/Annots", "/StructParents", "/B"})  # a page's li
 _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 _FOREIGN = frozenset({"/Catalog", "/Pages", "/StructTreeRoot", "/StructElem"})  # references to these become null
 
+BLANK_TEXT = b"This page is intentionally blank."
+BLANK_WIDTH = 9 * 0.5 * len(BLANK_TEXT)  # Helvetica at 9 pt: about half an em a character
+
 Refer = Callable[[pikepdf.Object], bytes]
 
 
-def write_print_pdf(sources: Iterable[Path], handle: BinaryIO) -> int:
+def write_print_pdf(sources: Iterable[Path], handle: BinaryIO, duplex: bool = False) -> int:
     """Write every page of ``sources``, in order, to ``handle`` as one PDF; return the page count.
+
+    With ``duplex``, a source with an odd number of pages is followed by a page saying it is
+    intentionally blank, so that printed on both sides every document starts on a front (right-hand)
+    page and no one's prescreen lands on the back of another's packet.
 
     If a source cannot be read, :class:`KitgenError` names it and ``handle`` holds a partial file,
     so write to a temporary file and rename it when this returns.
@@ -47,6 +54,9 @@ def write_print_pdf(sources: Iterable[Path], handle: BinaryIO) -> int:
             try:
                 _flatten(pdf)
                 pages.extend(_copy_pages(pdf, out))
+                if duplex and len(pdf.pages) % 2:
+                    box = pdf.pages[-1].mediabox
+                    pages.append(out.blank(tuple(float(v) for v in box)))  # type: ignore[arg-type]
             except pikepdf.PdfError as exc:
                 raise _unreadable(source, exc) from None
     out.finish(pages)
@@ -60,6 +70,8 @@ class _Output:
         self.handle = handle
         self.position = 0
         self.offsets = array("Q", [0] * (CATALOG + 1))  # [0] is the head of the free list
+        self.font = 0  # the blank pages' font object, once written
+        self.blanks: dict[tuple[float, ...], int] = {}  # each paper size's blank-page text
 
     def write(self, data: bytes) -> None:
         self.handle.write(data)
@@ -68,6 +80,22 @@ class _Output:
     def reserve(self) -> int:
         self.offsets.append(0)
         return len(self.offsets) - 1
+
+    def blank(self, box: tuple[float, float, float, float]) -> int:
+        """A page of ``box``'s size saying it is intentionally blank; its text and font are written once."""
+        if box not in self.blanks:
+            if not self.font:
+                self.font = self.reserve()
+                self.object(self.font, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+            width, height = box[2] - box[0], box[3] - box[1]
+            text = b"BT /F1 9 Tf %.2f %.2f Td (%s) Tj ET" % (
+                box[0] + (width - BLANK_WIDTH) / 2, box[1] + height / 2, BLANK_TEXT)
+            self.blanks[box] = self.reserve()
+            self.object(self.blanks[box], b"<< /Length %d >>\nstream\n" % len(text), text, b"\nendstream")
+        page = self.reserve()
+        self.object(page, b"<< /Type /Page /Parent %d 0 R /MediaBox [%s] /Resources << /Font << /F1 %d 0 R >> >> "
+                    b"/Contents %d 0 R >>" % (PAGES, b" ".join(b"%.2f" % v for v in box), self.font, self.blanks[box]))
+        return page
 
     def object(self, number: int, *parts: bytes) -> None:
         if self.position > MAX_OFFSET:

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from kit.errors import KitgenError
 from kit.manifest import verify_kit
+from tests.conftest import squash
 
 ROSTER = """candidate,role,level,interviewer
 Ada Lovelace,cv-engineer,senior,Grace
@@ -46,9 +47,16 @@ def test_batch_makes_every_kit_reports_bad_rows_and_merges_a_print_file(run, tmp
                                          "nlp-engineer-junior-kate-bell"]
     assert all(complete(f) for f in folders)
     assert questions(folders[0]) == questions(folders[1])  # same role and level: same questions
-    printed = [pdf for f in folders for pdf in f.glob("*.pdf") if pdf.name != "screener.pdf"]  # the key stays apart
-    pages = sum(len(PdfReader(pdf).pages) for pdf in printed)
-    assert len(PdfReader(tmp_path / "out" / "print.pdf").pages) == pages
+    # Every packet and sheet (the screener key stays apart), each starting on a front page when printed two-sided.
+    printed = [pdf for f in folders for pdf in (*sorted(f.glob("interviewer*.pdf")), f / "prescreen.pdf")]
+    merged = PdfReader(tmp_path / "out" / "print.pdf").pages
+    start = 0
+    for pdf in printed:
+        count = len(PdfReader(pdf).pages)
+        assert start % 2 == 0 and squash(merged[start].extract_text()) == squash(PdfReader(pdf).pages[0].extract_text())
+        assert count % 2 == 0 or "intentionally blank" in merged[start + count].extract_text()
+        start += count + count % 2
+    assert len(merged) == start
 
     again = run("batch", roster, "--out", tmp_path / "out")
     assert "0 kits made, 3 already complete, 0 failed" in again.stdout
@@ -181,8 +189,8 @@ def test_a_folder_holding_another_kit_is_refused_and_a_damaged_one_remade(run, t
     assert f"{roster}:2: {ada} holds another kit" in result.stderr  # seed 5 there, seed 1 in the roster
     assert (ada / "interviewer.pdf").read_bytes() == before
     assert "1 kits made, 0 already complete, 1 failed" in result.stdout and complete(bo)
-    assert len(PdfReader(out / "print.pdf").pages) == sum(len(PdfReader(bo / n).pages) for n in ("interviewer.pdf",
-                                                                                                 "prescreen.pdf"))
+    counts = [len(PdfReader(bo / n).pages) for n in ("interviewer.pdf", "prescreen.pdf")]
+    assert len(PdfReader(out / "print.pdf").pages) == sum(n + n % 2 for n in counts)  # two-sided: blank backs
 
 
 def test_the_print_file_has_no_form_fields_and_shows_the_ticks(run, tmp_path: Path) -> None:

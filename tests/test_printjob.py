@@ -137,3 +137,15 @@ def test_a_source_that_is_not_a_pdf_is_named(sources: dict[str, Path], tmp_path:
 def test_a_missing_source_is_named(tmp_path: Path) -> None:
     with pytest.raises(KitgenError, match=r"gone\.pdf: cannot read this PDF"):
         write_print_pdf([tmp_path / "gone.pdf"], io.BytesIO())
+
+
+def test_duplex_starts_every_document_on_a_front_page(sources: dict[str, Path]) -> None:
+    """Printed on both sides, the next candidate's sheet never lands on the back of someone's packet."""
+    paths = [sources["sheet"], sources["ada"], sources["sheet"], sources["sheet"]]
+    buffer = io.BytesIO()
+    assert write_print_pdf(paths, buffer, duplex=True) == 2 + 2 + 2 + 2
+    texts = [page.extract_text() for page in PdfReader(buffer).pages]
+    assert [i for i, text in enumerate(texts) if "intentionally blank" in text] == [1, 5, 7]
+    assert [i for i, text in enumerate(texts) if "Prescreen sheet" in text or "Ada: first" in text] == [0, 2, 4, 6]
+    sizes = {tuple(page.mediabox) for page in PdfReader(buffer).pages}
+    assert len(sizes) == 1  # the blank page has its document's paper size
