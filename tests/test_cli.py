@@ -60,11 +60,14 @@ def test_prescreen_sheet_has_its_questions_and_nothing_for_the_interviewer(senio
     library = load_library()
     manifest = yaml.safe_load((senior_kit / "kit.yaml").read_text())
     text = pdf_text(senior_kit / "prescreen.pdf")
-    assert "AdaLovelace" in text and "20minutes" in text
+    minutes = sum(library.questions[qid].minutes for qid in manifest["prescreen"])  # the sheet's time adds up
+    assert "AdaLovelace" in text and f"Youhave{minutes}minutesfor{len(manifest['prescreen'])}questions" in text
     for qid in manifest["prescreen"]:
         assert plain(library.questions[qid].text) in text, qid
     secrets = [s for q in library.questions.values()
-               for s in [*q.guidance, *q.red_flags, *q.follow_ups, *(q.anchors or {}).values(), q.answer_key or ""] if s]
+               for s in [*q.guidance, *q.strong, *q.red_flags, *q.follow_ups, *(q.anchors or {}).values(),
+                         *q.samples.values(), *(a for by in q.level_samples.values() for a in by.values()),
+                         q.answer_key or ""] if s]
     secrets += [a for c in library.rubric.competencies for a in c.anchors.values()]
     leaked = [s for s in secrets if plain(s, inline) in text]
     assert leaked == []
