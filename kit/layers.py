@@ -7,12 +7,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kit.assets import asset_dir
 from kit.errors import InputError, Problem
 from kit.load import position, yaml_files
 
+if TYPE_CHECKING:
+    from kit.models import BrandSettings
+
 CONFIG_NAME = "kitgen.yaml"
+LOGO_TYPES = (".svg", ".png")
+MAX_LOGO = 1024 * 1024  # bytes
+
+
+@dataclass(frozen=True)
+class Brand:
+    """The company on a team's documents; ``logo`` is a checked file inside the team folder."""
+
+    company: str
+    logo: Path | None = None
+    accent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,7 @@ class Layer:
     fairness: tuple[Path, ...] = ()
     templates: Path | None = None
     stack: tuple[str, ...] | None = None  # the team's frameworks; None: every question suits
+    brand: Brand | None = None
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -85,6 +101,7 @@ def team_layer(config: Path) -> Layer:
         fairness=files("fairness"),
         templates=(config.parent / settings.templates).resolve() if settings.templates else None,
         stack=tuple(settings.stack) if settings.stack is not None else None,
+        brand=_brand(config, settings.brand, problems) if settings.brand else None,
     )
     if layer.templates and not layer.templates.is_dir():
         problems.append(Problem(config, position(config, ("templates",)), f"templates: {settings.templates!r} is not a folder"))
@@ -92,3 +109,21 @@ def team_layer(config: Path) -> Layer:
         raise InputError(problems)
     return layer
 
+
+
+def _brand(config: Path, settings: BrandSettings, problems: list[Problem]) -> Brand:
+    """The team's brand, its logo checked: an SVG or PNG file of at most 1 MB inside the team folder
+    (symlinks resolved), since the renderer reads that one file and nothing else of the team's."""
+    logo = None
+    if settings.logo:
+        path = (config.parent / settings.logo).resolve()
+        where = position(config, ("brand", "logo"))
+        if not path.is_relative_to(config.parent.resolve()):
+            problems.append(Problem(config, where, f"brand logo {settings.logo!r} is outside the team folder"))
+        elif path.suffix.lower() not in LOGO_TYPES or not path.is_file():
+            problems.append(Problem(config, where, f"brand logo {settings.logo!r} must be an existing .svg or .png file"))
+        elif path.stat().st_size > MAX_LOGO:
+            problems.append(Problem(config, where, f"brand logo {settings.logo!r} is over {MAX_LOGO // 1024} kB"))
+        else:
+            logo = path
+    return Brand(settings.company, logo, settings.accent)

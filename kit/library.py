@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kit import models
-from kit.layers import Layer
+from kit.layers import Brand, Layer
 from kit.merge import Source
 
 
@@ -23,6 +23,11 @@ class Library:
 
     def competency(self, competency_id: str) -> models.Competency:
         return next(c for c in self.rubric.competencies if c.id == competency_id)
+
+    @property
+    def brand(self) -> Brand | None:
+        """The company on every page: the top layer's that names one."""
+        return next((layer.brand for layer in reversed(self.layers) if layer.brand), None)
 
     def lineage(self, role_id: str) -> set[str]:
         """The role and every role it extends: questions tagged for any of them suit it."""

@@ -326,6 +326,15 @@ class Rubric(RubricFile):
         return next((rec for rec in self.recommendation if rec.label.casefold() == label.strip().casefold()), None)
 
 
+class BrandSettings(Model):
+    """The company a team's documents carry: in every page header, the candidate's sheet included."""
+
+    company: Text = Field(description="The company name, printed at the top right of every page.")
+    logo: str | None = Field(None, description="An SVG or PNG file inside the team folder, printed beside the name.")
+    accent: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] | None = Field(
+        None, description="A colour for the header rules, as #rrggbb.")
+
+
 class TeamConfig(Model):
     """A team's ``kitgen.yaml``: the files of its layer, relative to the config file."""
 
@@ -337,3 +346,4 @@ class TeamConfig(Model):
     templates: str | None = Field(None, description="Folder of templates that override kitgen's.")
     stack: list[Id] | None = Field(None, description="The frameworks the team uses, e.g. [jax]: a question tied to "
                                                      "another framework (its `stack`) is left out of every kit.")
+    brand: BrandSettings | None = Field(None, description="The company name, logo and accent colour on every page.")

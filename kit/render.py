@@ -45,7 +45,7 @@ def render_documents(
     """
     folders = template_folders(library)
     shared = {
-        "forms": forms, "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
+        "forms": forms, "brand": brand_context(library), "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
         "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
@@ -114,7 +114,7 @@ def render_debrief(library: Library, debrief: Debrief) -> str:
     people = People(manifest.candidate, None, manifest.date)
     context = {"kit": {"level": manifest.level}, "role": library.roles[manifest.role], "rubric": library.rubric,
                "rules": rules_in_words(library.rubric), "people": people, "debrief": debrief,
-               "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False,
+               "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False, "brand": brand_context(library),
                "highlight_css": Markup(_highlight_css())}
     return render_template(template_folders(library), "debrief.html", context)
 
@@ -122,6 +122,20 @@ def render_debrief(library: Library, debrief: Debrief) -> str:
 def template_folders(library: Library) -> tuple[Path, ...]:
     """Template folders, top layer first, so a team's file wins over kitgen's."""
     return tuple(layer.templates for layer in reversed(library.layers) if layer.templates)
+
+
+def asset_roots(library: Library) -> tuple[Path, ...]:
+    """What printing may read: the template folders and the team's logo file, nothing else."""
+    brand = library.brand
+    return template_folders(library) + ((brand.logo,) if brand and brand.logo else ())
+
+
+def brand_context(library: Library) -> dict[str, str] | None:
+    """The company for the page header, as plain strings (templates cannot reach paths)."""
+    brand = library.brand
+    if brand is None:
+        return None
+    return {"company": brand.company, "logo": brand.logo.as_uri() if brand.logo else "", "accent": brand.accent or ""}
 
 
 def template(env: Environment, name: str) -> Any:

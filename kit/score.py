@@ -256,9 +256,9 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     output.prepare(folder, list(OUTPUTS), force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
     from kit.manifest import MANIFEST_NAME, dump  # noqa: PLC0415
-    from kit.render import render_debrief, template_folders  # noqa: PLC0415
+    from kit.render import asset_roots, render_debrief  # noqa: PLC0415
 
-    files = {"debrief.pdf": print_pdf(render_debrief(library, debrief), template_folders(library),
+    files = {"debrief.pdf": print_pdf(render_debrief(library, debrief), asset_roots(library),
                                       attach=(MANIFEST_NAME, dump(manifest))),
              "scores.json": (json.dumps(debrief.as_dict(), indent=2, ensure_ascii=False) + "\n").encode(),
              "scores.csv": scores_csv(debrief)}

@@ -119,3 +119,58 @@ def test_a_team_names_its_stack_and_questions_tied_to_another_framework_leave(tm
     assert not tied & set(library("jax").questions)
     assert set(library("jax").questions) == set(builtin.questions) - tied
     assert set(library("pytorch").questions) == set(builtin.questions)
+
+
+SECRET = "only-the-team-folder-is-read"
+LOGO = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#1a5fb4"/>'
+        '<image href="file://{outside}" width="9" height="9"/></svg>')
+
+
+@pytest.fixture(scope="module")
+def branded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kit from a team that names its company, an SVG logo (which tries to pull in a file from outside
+    the team folder) and an accent colour."""
+    from click.testing import CliRunner
+
+    from kit.cli import cli
+
+    root = tmp_path_factory.mktemp("brand")
+    (root / "outside.txt").write_text(SECRET)
+    team = root / "team"
+    team.mkdir()
+    (team / "logo.svg").write_text(LOGO.format(outside=root / "outside.txt"))
+    (team / "kitgen.yaml").write_text('brand: {company: Acme Vision Ltd, logo: logo.svg, accent: "#1a5fb4"}\n')
+    result = CliRunner().invoke(cli, ["--config", str(team / "kitgen.yaml"), "--role", "cv-engineer", "--level",
+                                      "junior", "--candidate", "Ada Lovelace", "--out", str(root / "out")])
+    assert result.exit_code == 0, result.output
+    return root / "out" / "cv-engineer-junior-ada-lovelace"
+
+
+def test_a_brand_heads_every_page_and_the_candidate_never_sees_the_product(branded: Path, senior_kit: Path) -> None:
+    from pypdf import PdfReader
+
+    for name in ("interviewer.pdf", "prescreen.pdf", "screener.pdf"):
+        reader = PdfReader(branded / name)
+        assert all("Acme Vision Ltd" in page.extract_text() for page in reader.pages), name
+        assert all(SECRET not in page.extract_text() for page in reader.pages), name
+    for kit in (branded, senior_kit):  # with a brand and without one
+        sheet = PdfReader(kit / "prescreen.pdf")
+        assert not any("kitgen" in page.extract_text().lower() for page in sheet.pages)
+        assert not any("kitgen" in str(value).lower() for value in sheet.metadata.values())
+    assert SECRET.encode() not in (branded / "interviewer.pdf").read_bytes()
+
+
+@pytest.mark.parametrize(("logo", "message"), [
+    ("../logo.svg", "is outside the team folder"),
+    ("logo.gif", "must be an existing .svg or .png file"),
+    ("missing.png", "must be an existing .svg or .png file"),
+])
+def test_a_logo_must_be_an_image_inside_the_team_folder(run, tmp_path: Path, logo: str, message: str) -> None:
+    team = tmp_path / "team"
+    team.mkdir()
+    (tmp_path / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (team / "logo.gif").write_bytes(b"GIF89a")
+    (team / "kitgen.yaml").write_text(f"brand:\n  company: Acme\n  logo: {logo}\n")
+    result = run("--config", team / "kitgen.yaml", "--role", "cv-engineer", "--level", "junior", "--out", tmp_path / "out")
+    assert result.exit_code == 2 and f"kitgen.yaml:3:3: brand logo {logo!r} {message}" in result.stderr
+    assert not (tmp_path / "out").exists()
