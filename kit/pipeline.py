@@ -13,7 +13,7 @@ from kit import output
 from kit.manifest import (MANIFEST_NAME, SHEET_NAME, Manifest, People, dump, manifest, sheet_record, used_questions,
                           verify_kit)
 from kit.errors import KitgenError, unknown
-from kit.render import asset_roots, render_documents
+from kit.render import asset_roots, render_documents, standalone
 from kit.select import Kit, select_kit, select_plan
 from kit.library import Library
 
@@ -100,7 +100,7 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
         attach = (SHEET_NAME, dump(sheet)) if doc == "prescreen" else (MANIFEST_NAME, manifest_bytes)
         files[f"{doc}.pdf"] = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant)
         if request.html:
-            files[f"{doc}.html"] = html.encode()
+            files[f"{doc}.html"] = standalone(html, asset_roots(library)).encode()
         progress(done, len(pages))
     files[MANIFEST_NAME] = manifest_bytes
     return output.write_kit(folder, files, request.force)

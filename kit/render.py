@@ -6,16 +6,21 @@ with raw HTML, links and images turned off, so question text can neither run nor
 
 from __future__ import annotations
 
+import base64
+import mimetypes
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, PrefixLoader, StrictUndefined, TemplateSyntaxError
 from markupsafe import Markup
 
+from kit.assets import asset_dir
 from kit.text import plain
 from kit.sandbox import ConfinedLoader, Sandbox, run_error, syntax_error
 from kit.manifest import People
@@ -47,7 +52,7 @@ def render_documents(
     shared = {
         "forms": forms, "brand": brand_context(library), "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
-        "reference": [s for s in library.reference.sections if kits[0].role.id in s.roles],
+        "reference": [s for s in library.reference.sections if not library.lineage(kits[0].role.id).isdisjoint(s.roles)],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
     }
 
@@ -128,6 +133,29 @@ def asset_roots(library: Library) -> tuple[Path, ...]:
     """What printing may read: the template folders and the team's logo file, nothing else."""
     brand = library.brand
     return template_folders(library) + ((brand.logo,) if brand and brand.logo else ())
+
+
+ASSET_REF = re.compile(r"""(url\(\s*['"]?|\ssrc=")([^'")\s]+)""")
+
+
+def standalone(html: str, roots: tuple[Path, ...]) -> str:
+    """The HTML with the fonts and images it names inlined as data: URLs, so the preview beside the PDFs
+    opens the same in a browser. Only files under ``roots`` (what printing may read) are inlined;
+    anything else is left as it was, and a browser will not find it either."""
+    base = asset_dir("templates")
+
+    def inline_asset(match: re.Match[str]) -> str:
+        ref = match.group(2)
+        parts = urlsplit(ref)
+        if parts.scheme not in ("", "file") or parts.netloc:
+            return match.group(0)
+        path = (base / unquote(parts.path)).resolve()
+        if not path.is_file() or not any(path.is_relative_to(root.resolve()) for root in roots):
+            return match.group(0)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return match.group(1) + f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+    return ASSET_REF.sub(inline_asset, html)
 
 
 def brand_context(library: Library) -> dict[str, str] | None:

@@ -181,3 +181,10 @@ def test_python_dash_m_and_version() -> None:
     from kit import __version__
 
     assert done.stdout.strip() == f"kitgen, version {__version__}"
+
+
+def test_the_html_preview_needs_nothing_beside_it(senior_kit: Path) -> None:
+    """Its font is inlined, so the preview opens the same in a browser from the kit folder alone."""
+    html = (senior_kit / "interviewer.html").read_text()
+    refs = re.findall(r"""(?:url\(\s*['"]?|\ssrc=")([^'")\s]+)""", html)
+    assert refs and all(ref.startswith("data:") for ref in refs), refs

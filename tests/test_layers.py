@@ -174,3 +174,12 @@ def test_a_logo_must_be_an_image_inside_the_team_folder(run, tmp_path: Path, log
     result = run("--config", team / "kitgen.yaml", "--role", "cv-engineer", "--level", "junior", "--out", tmp_path / "out")
     assert result.exit_code == 2 and f"kitgen.yaml:3:3: brand logo {logo!r} {message}" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_extended_role_gets_its_base_roles_reference_card(layered: Library) -> None:
+    from kit.manifest import People
+    from kit.render import render_documents
+
+    kit = select_kit(layered, "cv-platform-engineer", "senior")
+    html = render_documents(layered, [kit], People(), ("0" * 8, "0" * 8))["interviewer"]
+    assert "Reference card" in html and "Object detectors" in html  # cv-engineer's sections
