@@ -57,7 +57,7 @@ def render_documents(
     }
 
     def page(name: str, kit: Kit) -> str:
-        context = {**shared, "kit": kit, "role": kit.role, "plan": kit.plan, "time_plan": _time_plan(kit, library),
+        context = {**shared, "kit": kit, "role": kit.role, "plan": kit.plan, "time_plan": _time_plan(kit, kits, library),
                    "weights": [(library.competency(w.id), w.weight) for w in kit.weights]}
         return render_template(folders, f"{name}.html", context)
 
@@ -186,10 +186,18 @@ def render_template(folders: tuple[Path, ...], name: str, context: dict[str, Any
         raise error from None
 
 
-def _time_plan(kit: Kit, library: Library) -> list[dict[str, Any]]:
-    """Rows of the cover's timetable: start minute, what happens, how long; the last row ends at the plan's length."""
+def _time_plan(kit: Kit, kits: list[Kit], library: Library) -> list[dict[str, Any]]:
+    """Rows of the cover's timetable: start minute, what happens, how long; the last row ends at the plan's length.
+
+    A panel sits together for its whole stage: one welcome and close, each interviewer's questions in turn,
+    so every member's timetable is the stage's, with the other interviewers' questions named as theirs.
+    """
+    panel = [k for k in kits if kit.member and k.stage == kit.stage] or [kit]
     rows = [("Welcome, introductions and how the interview runs", kit.plan.opening)]
-    rows += [(f"Q{n} · {library.competency(q.competency).title}", q.minutes) for n, q in enumerate(kit.questions, 1)]
+    for member in panel:
+        who = "" if len(panel) == 1 else "You · " if member is kit else f"Interviewer {member.member[0]} · "  # type: ignore[index]
+        rows += [(f"{who}Q{n} · {library.competency(q.competency).title}", q.minutes)
+                 for n, q in enumerate(member.questions, 1)]
     spare = kit.plan.minutes - sum(minutes for _, minutes in rows) - kit.plan.closing
     if spare > 0:  # the schedule ends at the length the cover states
         rows.append(("Spare: follow-ups, or catching up", spare))

@@ -116,7 +116,8 @@ def select_plan(
     """One kit per stage of the role's hiring loop (per interviewer with ``panel``), no question twice.
 
     Each stage's questions go to its competencies by weight; a panel splits a stage's
-    competencies between its interviewers, who share the stage's time in proportion.
+    competencies between its interviewers, who sit together for the whole stage and share its
+    question time in proportion.
     """
     role = find_role(library, role_id, level)
     if not role.plan:
@@ -133,7 +134,7 @@ def select_plan(
             share = {cid: counts[cid] for cid in member}
             budget = stage.question_minutes * sum(share.values()) // stage.questions
             chosen = picker.interview(share, budget, f"stage {stage.id!r}")
-            timing = LevelPlan.model_construct(minutes=stage.opening + budget + stage.closing, questions=len(chosen),
+            timing = LevelPlan.model_construct(minutes=stage.minutes, questions=len(chosen),  # the panel sits together
                                                opening=stage.opening, closing=stage.closing,
                                                prescreen=level_plan.prescreen, prescreen_minutes=level_plan.prescreen_minutes)
             kits.append(Kit(role, level, seed, chosen, screen, timing,  # type: ignore[arg-type]

@@ -98,7 +98,8 @@ def _page_defects(name: str, number: int, box: pymupdf.Rect, lines: list[Line],
             yield at("form field outside the content box", widget.field_name or "")
     for first, second in _overlapping(body):
         yield at("text lines overlap", f"{first.text[:40]!r} / {second.text[:40]!r}")
-    if number > 1 and len(body) <= 2 and not page.first_widget and not any(
+    continued = not body and len(page.get_drawings()) >= 3  # answer lines running on from the page before
+    if number > 1 and len(body) <= 2 and not page.first_widget and not continued and not any(
             BLANK in line.text or NOTES_LABEL.fullmatch(line.text) for line in body):
         yield at("a page holding only a heading or a lone row", " | ".join(line.text for line in body) or "empty")
 

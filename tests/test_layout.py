@@ -16,6 +16,7 @@ from kit.pipeline import Request, make_kit
 from kit.scaffold import scaffold
 from kit.validate import load_library
 from tests.audit import audit_pdf
+from tests.conftest import squash
 
 LONG = People("Maximiliana Wolfeschlegelsteinhausen", "Bartholomew Featherstonehaugh-Cholmondeley", "2026-12-03")
 
@@ -77,3 +78,16 @@ def test_the_audit_measures_notes_and_keeps_the_scorecard_whole(tmp_path: Path) 
         == ["notes area too small"]
     split = "<p>Scorecard</p><p>Justification</p><p style='break-before: page'>Signed</p>"
     assert "scorecard split over pages" in [d.kind for d in audit_pdf(page(tmp_path, split))]
+
+
+def test_a_panel_sits_together_and_each_member_sees_the_whole_stage(tmp_path: Path) -> None:
+    """Both members of a 60-minute panel hold the stage's one schedule: one welcome, each one's questions in
+    turn (their own marked), one close, ending at 1:00."""
+    paths, defects = audited(tmp_path, role="cv-engineer", level="senior", plan=True, panel=2, forms=False)
+    assert defects == []
+    covers = {p.name: squash(PdfReader(p).pages[0].extract_text()) for p in paths if "technical" in p.name}
+    assert sorted(covers) == ["interviewer-technical-1.pdf", "interviewer-technical-2.pdf"]
+    for name, cover in covers.items():
+        other = "2" if name.endswith("1.pdf") else "1"
+        assert "Timeplan·60minutes" in cover and "1:00End" in cover and "sittingtogether" in cover
+        assert "You·Q1" in cover and f"Interviewer{other}·Q1" in cover
