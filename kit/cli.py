@@ -99,6 +99,8 @@ Examples:
 @click.option("--pdf-variant", type=click.Choice(["pdf/a-3b"]),
               help="Archival PDF/A-3b (keeps the attached manifest; implies --no-forms).")
 @click.option("--calibration", is_flag=True, help="Also write calibration.pdf: sample answers at each rating.")
+@click.option("--duplex", is_flag=True, help="For two-sided printing: a document with an odd page count ends with "
+                                             "a page marked intentionally blank.")
 @click.option("--plan", is_flag=True, help="One packet per stage of the role's interview plan, no question twice.")
 @click.option("--stage", metavar="STAGE", help="Only this stage of the plan (same questions as in the whole plan).")
 @click.option("--panel", type=click.IntRange(1, 8), default=1, show_default=True,
@@ -111,7 +113,7 @@ Examples:
 @click.pass_context
 def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str | None, interviewer: str | None,
         when: object, seed: int, paper: str, fmt: str, out: Path, force: bool, no_forms: bool, pdf_variant: str | None,
-        calibration: bool, plan: bool, stage: str | None, panel: int, avoid: tuple[Path, ...],
+        calibration: bool, duplex: bool, plan: bool, stage: str | None, panel: int, avoid: tuple[Path, ...],
         config: Path | None) -> None:
     """Make a printable interview kit: an interviewer packet and a candidate prescreen sheet.
 
@@ -128,7 +130,7 @@ def cli(ctx: click.Context, role: str | None, level: str | None, candidate: str 
 
     people = People(candidate, interviewer, when.strftime("%Y-%m-%d") if when else None)  # type: ignore[attr-defined]
     request = Request(role, level, seed, people, paper.lower(), fmt == "html", out, force,
-                      forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration,
+                      forms=not (no_forms or pdf_variant), pdf_variant=pdf_variant, calibration=calibration, duplex=duplex,
                       plan=plan, stage=stage, panel=panel, avoid=avoid)
     library = ctx.obj.library()
     with progress_bar("Printing") as progress:

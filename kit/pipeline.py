@@ -33,6 +33,7 @@ class Request:
     forms: bool = True
     pdf_variant: str | None = None
     calibration: bool = False
+    duplex: bool = False  # each PDF an even number of pages, for two-sided printing
     plan: bool = False  # one packet per stage of the role's interview plan
     stage: str | None = None  # only this stage of the plan
     panel: int = 1  # interviewers per stage
@@ -94,11 +95,13 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
 
     output.prepare_kit(folder, request.force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
+    from kit.printjob import pad_for_duplex  # noqa: PLC0415
 
     files: dict[str, bytes] = {}
     for done, (doc, html) in enumerate(pages.items(), 1):
         attach = (SHEET_NAME, dump(sheet)) if doc == "prescreen" else (MANIFEST_NAME, manifest_bytes)
-        files[f"{doc}.pdf"] = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant)
+        pdf = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant)
+        files[f"{doc}.pdf"] = pad_for_duplex(pdf) if request.duplex else pdf
         if request.html:
             files[f"{doc}.html"] = standalone(html, asset_roots(library)).encode()
         progress(done, len(pages))

@@ -8,6 +8,7 @@ form) is copied, since a print job needs only the pages' look.
 
 from __future__ import annotations
 
+import io
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
@@ -94,7 +95,7 @@ class _Output:
             self.object(self.blanks[box], b"<< /Length %d >>\nstream\n" % len(text), text, b"\nendstream")
         page = self.reserve()
         self.object(page, b"<< /Type /Page /Parent %d 0 R /MediaBox [%s] /Resources << /Font << /F1 %d 0 R >> >> "
-                    b"/Contents %d 0 R >>" % (PAGES, b" ".join(b"%.2f" % v for v in box), self.font, self.blanks[box]))
+                    b"/Contents %d 0 R >>" % (PAGES, b" ".join(b"%.6f" % v for v in box), self.font, self.blanks[box]))
         return page
 
     def object(self, number: int, *parts: bytes) -> None:
@@ -209,6 +210,25 @@ def _dictionary(items: Iterable[tuple[str, pikepdf.Object]], refer: Refer, extra
 def _name(key: str) -> bytes:
     """A dictionary key as PDF syntax, escaped (``/A#20B``) as the name needs."""
     return Name(key).unparse()
+
+
+def pad_for_duplex(pdf: bytes) -> bytes:
+    """``pdf`` with a page saying it is intentionally blank after its last page if it has an odd number
+    of pages, so the next document printed two-sided starts on a front page; forms and attachments kept."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        if len(doc.pages) % 2 == 0:
+            return pdf
+        box = [float(v) for v in doc.pages[-1].mediabox]
+        x = box[0] + (box[2] - box[0] - BLANK_WIDTH) / 2
+        text = b"BT /F1 9 Tf %.2f %.2f Td (%s) Tj ET" % (x, box[1] + (box[3] - box[1]) / 2, BLANK_TEXT)
+        font = doc.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica,
+                                            Encoding=Name.WinAnsiEncoding))
+        page = Dictionary(Type=Name.Page, MediaBox=Array(box), Contents=doc.make_stream(text),
+                          Resources=Dictionary(Font=Dictionary(F1=font)))
+        doc.pages.append(pikepdf.Page(page))
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
 
 
 def _unreadable(path: Path, exc: BaseException) -> KitgenError:

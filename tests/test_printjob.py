@@ -146,6 +146,26 @@ def test_duplex_starts_every_document_on_a_front_page(sources: dict[str, Path]) 
     assert write_print_pdf(paths, buffer, duplex=True) == 2 + 2 + 2 + 2
     texts = [page.extract_text() for page in PdfReader(buffer).pages]
     assert [i for i, text in enumerate(texts) if "intentionally blank" in text] == [1, 5, 7]
-    assert [i for i, text in enumerate(texts) if "Prescreen sheet" in text or "Ada: first" in text] == [0, 2, 4, 6]
+    assert [i for i, text in enumerate(texts) if "Prescreen sheet" in text or "Ada: " in text and "second" not in text] == [0, 2, 4, 6]
     sizes = {tuple(page.mediabox) for page in PdfReader(buffer).pages}
     assert len(sizes) == 1  # the blank page has its document's paper size
+
+
+def test_duplex_pads_a_single_document_and_keeps_its_fields_and_attachment(tmp_path: Path) -> None:
+    """`kitgen --duplex`: an odd document gets a marked blank back page; its form and manifest stay usable."""
+    from kit.pdf import print_pdf
+    from kit.printjob import pad_for_duplex
+
+    sheet = print_pdf(SHEET, attach=("kit.yaml", b"kit_id: 0\n"))
+    packet = print_pdf(PACKET.format(name="Ada"))
+    assert pad_for_duplex(packet) == packet  # already even
+    padded = PdfReader(io.BytesIO(pad_for_duplex(sheet)))
+    assert len(padded.pages) == 2 and "intentionally blank" in padded.pages[1].extract_text()
+    assert padded.attachments["kit.yaml"] == [b"kit_id: 0\n"]
+    assert padded.pages[0].mediabox == padded.pages[1].mediabox
+    odd = pikepdf.open(io.BytesIO(packet))
+    del odd.pages[1]
+    buffer = io.BytesIO()
+    odd.save(buffer)
+    fields = PdfReader(io.BytesIO(pad_for_duplex(buffer.getvalue()))).get_fields()
+    assert {"agree", "rating", "notes"} <= set(fields)
