@@ -176,12 +176,28 @@ class LevelPlan(Timing):
         {}, description="This level's weights where they differ from the role's, e.g. behavioural counts more at staff.")
 
 
+class StageLevel(Model):
+    """A stage's length and question count at one level, where they differ from the stage's own."""
+
+    minutes: int | None = Field(None, ge=10)
+    questions: int | None = Field(None, ge=1)
+
+
 class Stage(Timing):
     """One interview of a hiring loop: the competencies it focuses on and its length."""
 
     id: Id
     title: Text
     competencies: list[Id] = Field(min_length=1)
+    levels: dict[Level, StageLevel] = Field({}, description="Length and question count by level, e.g. a longer "
+                                                            "systems interview at staff.")
+
+    def at(self, level: str) -> Stage:
+        """The stage as it runs at ``level``."""
+        change = self.levels.get(level)  # type: ignore[call-overload]
+        if change is None:
+            return self
+        return Stage.model_validate({**self.model_dump(exclude={"levels"}), **change.model_dump(exclude_none=True)})
 
 
 class Role(Model):

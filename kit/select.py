@@ -126,14 +126,22 @@ def select_plan(
     picker = _Picker(library, role, level, seed, exclude)
     screen = picker.prescreen(level_plan)
     kits = []
-    for stage in role.plan:
+    for stage in (stage.at(level) for stage in role.plan):
         weights = [w for w in role.weights_for(level) if w.id in stage.competencies]
         counts = allocate(weights, stage.questions, f"{role.id} stage {stage.id}")
-        members = _split(counts, min(panel, len(counts)))
+        # The panel sits together, so its questions share the stage's time: the member who opens with the
+        # deep dive goes first and has its minutes on top of a fair share; the others split what is left.
+        members = sorted(_split(counts, min(panel, len(counts))),
+                         key=lambda m: picker.deep_dive_for({cid: counts[cid] for cid in m}) is None)
+        left, asked = stage.question_minutes, 0
         for number, member in enumerate(members, 1):
             share = {cid: counts[cid] for cid in member}
-            budget = stage.question_minutes * sum(share.values()) // stage.questions
+            count, rest = sum(share.values()), stage.questions - asked
+            fixed = picker.deep_dive_for(share)
+            budget = (fixed.minutes + (left - fixed.minutes) * (count - 1) // max(rest - 1, 1) if fixed
+                      else left * count // rest)
             chosen = picker.interview(share, budget, f"stage {stage.id!r}")
+            left, asked = left - sum(q.minutes for q in chosen), asked + len(chosen)
             timing = LevelPlan.model_construct(minutes=stage.minutes, questions=len(chosen),  # the panel sits together
                                                opening=stage.opening, closing=stage.closing,
                                                prescreen=level_plan.prescreen, prescreen_minutes=level_plan.prescreen_minutes)
@@ -159,8 +167,8 @@ class _Picker:
         """Questions for ``counts`` within ``budget`` minutes, opening with the kit's (or loop's) one project
         deep dive when the role has one at this level and it measures one of ``counts``' competencies."""
         pool = self._pool(prescreen=False)
-        project = next((q for q in pool if q.kind == "project" and counts.get(q.competency)), None)
-        pinned = [project] if project and not self.deep_dive else []
+        project = self.deep_dive_for(counts, pool)
+        pinned = [project] if project else []
         counts = {cid: n - sum(q.competency == cid for q in pinned) for cid, n in counts.items()}
         groups = {cid: [q for q in pool if q.competency == cid and q.kind != "project"]
                   for cid in sorted(counts, key=self.order.index)}
@@ -170,6 +178,13 @@ class _Picker:
         self.deep_dive = self.deep_dive or bool(pinned)
         self._take(chosen)
         return tuple(chosen)
+
+    def deep_dive_for(self, counts: dict[str, int], pool: list[Question] | None = None) -> Question | None:
+        """The project deep dive an interview of ``counts`` would open with, if the kit or loop lacks one."""
+        if self.deep_dive:
+            return None
+        pool = self._pool(prescreen=False) if pool is None else pool
+        return next((q for q in pool if q.kind == "project" and counts.get(q.competency)), None)
 
     def prescreen(self, plan: LevelPlan) -> tuple[Question, ...]:
         pool = self._pool(prescreen=True)

@@ -69,3 +69,36 @@ def test_avoid_earlier_rounds_then_run_out(run, tmp_path: Path) -> None:
         from kit.select import select_kit
 
         select_kit(library, "dl-scientist", "junior", exclude=set(library.questions) - {"res-results-table"})
+
+
+@pytest.mark.parametrize("panel", [1, 2, 3])
+def test_every_loop_fits_its_stages_with_any_panel(panel: int) -> None:
+    """A panel sits together, so its members' questions share the stage's time; panels of three once failed
+    at the technical stage because the deep dive's member had only an equal share."""
+    from kit.select import select_plan
+    from kit.validate import load_library
+
+    library = load_library()
+    for role in library.roles.values():
+        for level in role.levels:
+            kits = select_plan(library, role.id, level, panel=panel)
+            for stage in {k.stage.id: k.stage for k in kits}.values():
+                asked = [q for k in kits if k.stage == stage for q in k.questions]
+                assert sum(q.minutes for q in asked) <= stage.question_minutes, (role.id, level, stage.id)
+                assert all(k.plan.minutes == stage.minutes for k in kits if k.stage == stage)
+
+
+def test_a_stage_may_run_longer_at_one_level() -> None:
+    """Loop length scales with level where the role says so: a shorter technical interview for juniors, a
+    longer systems interview at staff."""
+    from kit.select import select_plan
+    from kit.validate import load_library
+
+    library = load_library()
+
+    def minutes(level: str) -> dict[str, int]:
+        return {k.stage.id: k.plan.minutes for k in select_plan(library, "cv-engineer", level)}
+
+    assert minutes("junior")["technical"] < minutes("senior")["technical"]
+    assert minutes("staff")["systems"] > minutes("senior")["systems"]
+    assert sum(minutes("junior").values()) < sum(minutes("senior").values()) < sum(minutes("staff").values())
