@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +29,7 @@ _FOREIGN = frozenset({"/Catalog", "/Pages", "/StructTreeRoot", "/StructElem"})  
 
 BLANK_TEXT = b"This page is intentionally blank."
 BLANK_WIDTH = 9 * 0.5 * len(BLANK_TEXT)  # Helvetica at 9 pt: about half an em a character
+BLANK_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
 
 Refer = Callable[[pikepdf.Object], bytes]
 
@@ -87,10 +88,8 @@ class _Output:
         if box not in self.blanks:
             if not self.font:
                 self.font = self.reserve()
-                self.object(self.font, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-            width, height = box[2] - box[0], box[3] - box[1]
-            text = b"BT /F1 9 Tf %.2f %.2f Td (%s) Tj ET" % (
-                box[0] + (width - BLANK_WIDTH) / 2, box[1] + height / 2, BLANK_TEXT)
+                self.object(self.font, BLANK_FONT)
+            text = _blank_text(box)
             self.blanks[box] = self.reserve()
             self.object(self.blanks[box], b"<< /Length %d >>\nstream\n" % len(text), text, b"\nendstream")
         page = self.reserve()
@@ -212,6 +211,12 @@ def _name(key: str) -> bytes:
     return Name(key).unparse()
 
 
+def _blank_text(box: Sequence[float]) -> bytes:
+    """The content of a blank page of ``box``'s size: its one line, centred, in font /F1."""
+    x = box[0] + (box[2] - box[0] - BLANK_WIDTH) / 2
+    return b"BT /F1 9 Tf %.2f %.2f Td (%s) Tj ET" % (x, box[1] + (box[3] - box[1]) / 2, BLANK_TEXT)
+
+
 def pad_for_duplex(pdf: bytes) -> bytes:
     """``pdf`` with a page saying it is intentionally blank after its last page if it has an odd number
     of pages, so the next document printed two-sided starts on a front page; forms and attachments kept."""
@@ -219,11 +224,8 @@ def pad_for_duplex(pdf: bytes) -> bytes:
         if len(doc.pages) % 2 == 0:
             return pdf
         box = [float(v) for v in doc.pages[-1].mediabox]
-        x = box[0] + (box[2] - box[0] - BLANK_WIDTH) / 2
-        text = b"BT /F1 9 Tf %.2f %.2f Td (%s) Tj ET" % (x, box[1] + (box[3] - box[1]) / 2, BLANK_TEXT)
-        font = doc.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica,
-                                            Encoding=Name.WinAnsiEncoding))
-        page = Dictionary(Type=Name.Page, MediaBox=Array(box), Contents=doc.make_stream(text),
+        font = doc.make_indirect(pikepdf.Object.parse(BLANK_FONT))
+        page = Dictionary(Type=Name.Page, MediaBox=Array(box), Contents=doc.make_stream(_blank_text(box)),
                           Resources=Dictionary(Font=Dictionary(F1=font)))
         doc.pages.append(pikepdf.Page(page))
         out = io.BytesIO()
