@@ -12,12 +12,11 @@ import os
 from datetime import datetime, timezone
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher
 
-from kit.assets import asset_dir
+from kit.assets import asset_dir, local_asset
 from kit.forms import conform
 
 log = logging.getLogger(__name__)
@@ -28,13 +27,11 @@ class AssetsOnlyFetcher(URLFetcher):
 
     def __init__(self, roots: Sequence[Path]) -> None:
         super().__init__(allowed_protocols={"file"}, allow_redirects=False)
-        self.roots = [root.resolve() for root in roots]
+        self.roots = list(roots)
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        parts = urlsplit(url)
-        path = Path(unquote(parts.path)).resolve() if parts.scheme == "file" and not parts.netloc else None
-        if path is None or not any(path.is_relative_to(root) for root in self.roots):
+        if local_asset(url, self.roots) is None:
             self.refused.append(url)
             log.warning("kitgen refused to fetch %s: only its own assets are loaded", url[:200])
             raise ValueError(f"kitgen does not fetch {url[:200]}")

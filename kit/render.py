@@ -15,12 +15,11 @@ from functools import cache
 from typing import Any
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, PrefixLoader, StrictUndefined, TemplateSyntaxError
 from markupsafe import Markup
 
-from kit.assets import asset_dir
+from kit.assets import local_asset
 from kit.text import plain
 from kit.sandbox import ConfinedLoader, Sandbox, run_error, syntax_error
 from kit.manifest import People
@@ -142,15 +141,9 @@ def standalone(html: str, roots: tuple[Path, ...]) -> str:
     """The HTML with the fonts and images it names inlined as data: URLs, so the preview beside the PDFs
     opens the same in a browser. Only files under ``roots`` (what printing may read) are inlined;
     anything else is left as it was, and a browser will not find it either."""
-    base = asset_dir("templates")
-
     def inline_asset(match: re.Match[str]) -> str:
-        ref = match.group(2)
-        parts = urlsplit(ref)
-        if parts.scheme not in ("", "file") or parts.netloc:
-            return match.group(0)
-        path = (base / unquote(parts.path)).resolve()
-        if not path.is_file() or not any(path.is_relative_to(root.resolve()) for root in roots):
+        path = local_asset(match.group(2), roots)
+        if path is None or not path.is_file():
             return match.group(0)
         kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return match.group(1) + f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode()
