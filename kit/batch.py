@@ -14,9 +14,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Annotated
@@ -142,24 +143,52 @@ def seeds(rows: list[Row], vary: bool) -> list[Row]:
     return seeded
 
 
+class BatchInterrupted(Exception):
+    """Ctrl-C or ``kill`` stopped the batch; ``outcomes`` are the kits finished before it ended."""
+
+    def __init__(self, outcomes: list[Outcome], total: int) -> None:
+        super().__init__(f"interrupted after {len(outcomes)} of {total} rows")
+        self.outcomes, self.total = outcomes, total
+
+
 def run_batch(rows: list[Row], layers: list[Layer], out: Path, workers: int, options: dict[str, object],
               progress: Callable[[int, int], None]) -> list[Outcome]:
-    """Make every row's kit on ``workers`` processes; a kit already whole in ``out`` is kept."""
-    outcomes: list[Outcome] = []
+    """Make every row's kit on ``workers`` processes; a kit already whole in ``out`` is kept.
+
+    Only as many kits as there are workers are handed out at a time, so an interrupt starts nothing
+    new: the running kits finish (only whole kits remain) and ``BatchInterrupted`` says which.
+    """
+    waiting = iter(rows)
+    submitted: list[Future[Outcome]] = []
     progress(0, len(rows))
     with _terminate_as_interrupt(), ProcessPoolExecutor(
         max_workers=min(workers, len(rows)), mp_context=get_context("spawn"),
         initializer=_start_worker, initargs=(layers, out, options, os.getpid()),
     ) as pool:
-        futures = [pool.submit(_make, row) for row in rows]
+
+        def hand_out(count: int) -> set[Future[Outcome]]:
+            new = {pool.submit(_make, row) for row in islice(waiting, count)}
+            submitted.extend(new)
+            return new
+
         try:
-            for future in as_completed(futures):
-                outcomes.append(future.result())
-                progress(len(outcomes), len(rows))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # let running kits finish: only whole kits remain
-            raise
-    return sorted(outcomes, key=lambda o: o.line)
+            with _ignoring_interrupts():  # workers start with Ctrl-C ignored: the parent decides
+                running = hand_out(workers)
+            finished = 0
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for _ in done:
+                    finished += 1
+                    progress(finished, len(rows))
+                running |= hand_out(len(done))
+        except KeyboardInterrupt:
+            wait(submitted)
+            raise BatchInterrupted(_sorted(submitted), len(rows)) from None
+    return _sorted(submitted)
+
+
+def _sorted(futures: list[Future[Outcome]]) -> list[Outcome]:
+    return sorted((f.result() for f in futures), key=lambda o: o.line)
 
 
 def merge_for_print(folders: list[Path], target: Path) -> Path:
@@ -178,7 +207,6 @@ _state: dict[str, object] = {}
 
 
 def _start_worker(layers: list[Layer], out: Path, options: dict[str, object], parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; running kits finish
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     from kit.pdf import print_pdf  # noqa: F401, PLC0415 - pay for WeasyPrint once per worker
     from kit.validate import load_library  # noqa: PLC0415
@@ -221,3 +249,14 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _ignoring_interrupts() -> Iterator[None]:
+    """Ignore Ctrl-C while workers are spawned: they inherit it (across exec, too), so a Ctrl-C that
+    reaches the whole process group never kills a worker in the middle of a kit."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

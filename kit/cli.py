@@ -7,6 +7,7 @@ so ``kitgen --help`` and ``--version`` start fast.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import click
 from kit import __version__
 
 if TYPE_CHECKING:
+    from kit.batch import Outcome
     from kit.layers import Layer
     from kit.library import Library
 
@@ -181,22 +183,37 @@ def batch_command(sources: Sources, roster: Path, out: Path, workers: int, vary:
     whole in OUT are kept, so an interrupted batch resumes where it stopped; OUT/print.pdf merges
     every kit's packets for one print job. Exit 1 if any row failed.
     """
-    from kit.batch import check_roster, merge_for_print, read_roster, run_batch, seeds  # noqa: PLC0415
+    from kit.batch import BatchInterrupted, check_roster, merge_for_print, read_roster, run_batch, seeds  # noqa: PLC0415
 
     rows = read_roster(roster)
     check_roster(roster, rows, sources.library(), out)
     rows = seeds(rows, vary)
-    with progress_bar("Making kits") as progress:
-        outcomes = run_batch(rows, sources.layers, out, workers,
-                             {"paper": paper.lower(), "forms": not no_forms}, progress)
+    try:
+        with progress_bar("Making kits", lines=True) as progress:
+            outcomes = run_batch(rows, sources.layers, out, workers,
+                                 {"paper": paper.lower(), "forms": not no_forms}, progress)
+    except BatchInterrupted as stop:
+        _report_batch(roster, stop.outcomes)
+        again = ["kitgen", *(["--config", str(sources.config)] if sources.config else []), "batch", str(roster),
+                 "--out", str(out), *(["--vary"] if vary else []), *(["--paper", paper] if paper != "a4" else []),
+                 *(["--no-forms"] if no_forms else [])]
+        echo(f"Interrupted: {len(stop.outcomes)} of {stop.total} rows done (the kits that were running finished); "
+             f"to make the rest, run the same command again: {shlex.join(again)}", err=True)
+        sys.exit(1)
+    made = _report_batch(roster, outcomes)
+    if made:
+        echo(merge_for_print(made, out / "print.pdf"))
+    sys.exit(1 if len(made) < len(outcomes) else 0)
+
+
+def _report_batch(roster: Path, outcomes: list[Outcome]) -> list[Path]:
+    """Print how many kits were made, kept and failed, and each failure by roster line; the kits' folders."""
     made = [o for o in outcomes if o.folder]
     echo(f"{sum(not o.skipped for o in made)} kits made, {sum(o.skipped for o in made)} already complete, "
          f"{len(outcomes) - len(made)} failed")
     for failed in (o for o in outcomes if o.error):
         echo(f"{roster}:{failed.line}: {failed.error}", err=True)
-    if made:
-        echo(merge_for_print([o.folder for o in made if o.folder], out / "print.pdf"))
-    sys.exit(1 if len(made) < len(outcomes) else 0)
+    return [o.folder for o in made if o.folder]
 
 
 @cli.command("check")
@@ -278,8 +295,9 @@ def schema_command(out: Path) -> None:
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback ``(done, total)`` that draws a bar on a terminal's stderr."""
+def progress_bar(label: str, lines: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback ``(done, total)`` that draws a bar on a terminal's stderr; with ``lines``,
+    long work written to a log instead (not a terminal) gets a line per step."""
     bar = None
 
     def update(done: int, total: int) -> None:
@@ -288,6 +306,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
             bar = click.progressbar(length=total, label=label, file=sys.stderr, hidden=not sys.stderr.isatty())
             bar.__enter__()
         bar.update(done - bar.pos)
+        if lines and done and not sys.stderr.isatty():
+            click.echo(f"{label}: {done} of {total}", err=True)
 
     try:
         yield update

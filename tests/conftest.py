@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 from click.testing import CliRunner, Result
@@ -84,3 +85,13 @@ def pdf_text(path: Path) -> str:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
+
+
+def until(stream: IO[str], line: str) -> list[str]:
+    """The lines ``stream`` gives up to and including ``line``; the read blocks, nothing polls."""
+    seen = []
+    for seen_line in stream:
+        seen.append(seen_line.rstrip("\n"))
+        if seen[-1] == line:
+            return seen
+    pytest.fail(f"never printed {line!r}: {seen}")

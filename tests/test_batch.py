@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from pypdf import PdfReader
 
+from kit.batch import BatchInterrupted, Row, run_batch
 from kit.errors import KitgenError
+from kit.layers import builtin_layer
 from kit.manifest import verify_kit
-from tests.conftest import squash
+from tests.conftest import squash, until
 
 ROSTER = """candidate,role,level,interviewer
 Ada Lovelace,cv-engineer,senior,Grace
@@ -74,25 +76,42 @@ def test_vary_gives_equivalent_rotations(run, tmp_path: Path) -> None:
     assert sorted(library.questions[q].competency for q in ada) == sorted(library.questions[q].competency for q in alan)
 
 
-def test_killed_batch_leaves_only_complete_kits_and_resumes(tmp_path: Path) -> None:
+def test_an_interrupt_lets_the_running_kits_finish_and_starts_no_more(tmp_path: Path) -> None:
+    rows = [Row(line=n + 2, candidate=f"C{n}", role="nlp-engineer", level="junior", seed=1) for n in range(6)]
+
+    def ctrl_c_after_the_first_kit(done: int, total: int) -> None:
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted) as stop:
+        run_batch(rows, [builtin_layer()], tmp_path, 2, {}, ctrl_c_after_the_first_kit)
+    assert [o.line for o in stop.value.outcomes] == [2, 3] and stop.value.total == 6  # the two that were running
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nlp-engineer-junior-c0", "nlp-engineer-junior-c1"]
+    assert all(complete(f) for f in tmp_path.iterdir())
+
+
+def test_ctrl_c_stops_a_batch_between_kits_says_how_to_resume_and_the_rerun_resumes(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\n" + "".join(f"Candidate {n},nlp-engineer,junior\n" for n in range(6)))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "kit", "batch", str(roster), "--out", str(out), "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and sum(complete(f) for f in out.glob("*") if f.is_dir()) < 2:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=120)
-    assert process.returncode != 0
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # its own process group, as a terminal's job is
+    until(process.stderr, "Making kits: 2 of 6")
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the batch and its workers alike
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
     folders = [f for f in out.iterdir() if f.is_dir()]
     done = {f: {p.name: p.stat().st_mtime_ns for p in f.iterdir()} for f in folders if complete(f)}
-    assert 2 <= len(done) < 6
+    assert len(done) in (2, 3)  # the third kit, if it had started, finished; nothing after it started
+    assert f"{len(done)} kits made, 0 already complete, 0 failed" in stdout
+    assert (f"Interrupted: {len(done)} of 6 rows done (the kits that were running finished); to make the rest, "
+            f"run the same command again: kitgen batch {roster} --out {out}") in stderr
+    assert "Traceback" not in stderr and not (out / "print.pdf").exists()
     for folder in folders:  # nothing half-made under a final name
         finals = [p for p in folder.iterdir() if not p.name.startswith(".")]
         assert complete(folder) or finals == [], finals
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - len(done)} kits made, {len(done)} already complete, 0 failed" in resumed.stdout
     assert all(complete(f) for f in out.iterdir() if f.is_dir())

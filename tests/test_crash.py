@@ -7,12 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import select
 from pathlib import Path
 
 import pytest
 
 from kit import output
+from tests.conftest import until
 
 QUICK = ["--role", "cv-engineer", "--level", "senior"]
 
@@ -21,18 +22,11 @@ def _kitgen(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "kit", *map(str, args)]
 
 
-def _wait_for(condition, what: str, limit: float = 120) -> None:
-    deadline = time.monotonic() + limit  # a bound on waiting, not a timed assertion
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.01)
-
-
 KILLER = """
 import os, shutil, signal, sys
 from pathlib import Path
 from kit import output
+from tests.conftest import until
 
 folder, target, call, exchange = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "yes"
 module, name = target.rsplit(".", 1)
@@ -132,17 +126,13 @@ def test_a_killed_batch_takes_its_workers_with_it(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\n" + "".join(f"C{n},nlp-engineer,junior\n" for n in range(6)))
     batch = subprocess.Popen(_kitgen("batch", roster, "--out", tmp_path / "out", "--workers", "2"),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: len(_children(batch.pid)) >= 2, "the workers")
-    workers = _children(batch.pid)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    until(batch.stderr, "Making kits: 1 of 6")  # both workers are running by then
+    workers = _children(batch.pid)  # the two workers and multiprocessing's resource tracker
+    assert len(workers) >= 2
+    ends = [os.pidfd_open(w) for w in workers]  # readable once that process has ended
     batch.send_signal(signal.SIGKILL)
     batch.wait()
-    _wait_for(lambda: not any(Path(f"/proc/{w}").exists() and "zombie" not in _state(w) for w in workers),
-              "the workers to end", limit=30)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
-    except (OSError, IndexError):
-        return "zombie"
+    for end in ends:  # a bound on waiting, not a timed assertion
+        assert select.select([end], [], [], 60)[0], "a worker outlived its batch"
+        os.close(end)
