@@ -211,7 +211,9 @@ def _start_worker(layers: list[Layer], out: Path, options: dict[str, object], pa
     from kit.pdf import print_pdf  # noqa: F401, PLC0415 - pay for WeasyPrint once per worker
     from kit.validate import load_library  # noqa: PLC0415
 
-    _state.update(library=load_library(layers), out=out, options=options)
+    from kit.reuse import Layouts  # noqa: PLC0415
+
+    _state.update(library=load_library(layers), out=out, options=options, layouts=Layouts())
 
 
 def _end_with(parent: int) -> None:
@@ -231,7 +233,7 @@ def _make(row: Row) -> Outcome:
     try:
         if folder := existing_kit(request, _state["library"]):  # type: ignore[arg-type]
             return Outcome(row.line, folder, skipped=True)
-        paths = make_kit(request, _state["library"])  # type: ignore[arg-type]
+        paths = make_kit(request, _state["library"], layouts=_state["layouts"])  # type: ignore[arg-type]
     except KitgenError as exc:
         return Outcome(row.line, None, exc.format_message())
     return Outcome(row.line, paths[0].parent)

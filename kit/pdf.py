@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from weasyprint import HTML, Attachment
+from weasyprint.document import Document
 from weasyprint.urls import URLFetcher
 
 from kit.assets import asset_dir, local_asset
 from kit.forms import conform
+from kit.reuse import Layouts
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +41,29 @@ class AssetsOnlyFetcher(URLFetcher):
 
 
 def print_pdf(
-    html: str, asset_roots: Sequence[Path] = (), *, attach: tuple[str, bytes] | None = None, variant: str | None = None
+    html: str, asset_roots: Sequence[Path] = (), *, attach: tuple[str, bytes] | None = None, variant: str | None = None,
+    layouts: Layouts | None = None, per_kit: Sequence[str] = (),
 ) -> bytes:
     """The PDF of one rendered document: tagged for screen readers, ``attach`` (name, data) attached,
     form fields made the way every viewer fills them (forms.py).
 
     Title, author and subject come from the HTML's ``<head>``; relative URLs resolve against
-    kitgen's own templates; ``variant`` is a WeasyPrint PDF variant such as ``pdf/a-3b``.
+    kitgen's own templates; ``variant`` is a WeasyPrint PDF variant such as ``pdf/a-3b``. With
+    ``layouts`` (a batch worker's), pages shared with an earlier document are not laid out again
+    (reuse.py); ``per_kit`` are the values, such as names, in which such documents differ.
     """
     roots = list(asset_roots) or [asset_dir("templates")]
     fetcher = AssetsOnlyFetcher(roots)
-    document = HTML(string=html, base_url=str(asset_dir("templates")), url_fetcher=fetcher)
+    options = {"pdf_variant": variant, "pdf_tags": True}
+
+    def render(text: str) -> Document:
+        return HTML(string=text, base_url=str(asset_dir("templates")), url_fetcher=fetcher).render(**options)
+
+    document = layouts.document(html, per_kit, render) if layouts else render(html)
     stamp = _timestamp()
     attachments = [Attachment(string=attach[1].decode(), name=attach[0], description="kitgen manifest",
                               created=stamp, modified=stamp, url_fetcher=fetcher)] if attach else []
-    pdf = document.write_pdf(attachments=attachments, pdf_variant=variant, pdf_tags=True)
-    return conform(pdf)
+    return conform(document.write_pdf(attachments=attachments, **options))
 
 
 def _timestamp() -> datetime:

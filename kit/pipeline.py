@@ -6,8 +6,9 @@ Each step is a single call into the module named for it; only the last touches t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kit import output
 from kit.manifest import (MANIFEST_NAME, SHEET_NAME, Manifest, People, dump, manifest, sheet_record, used_questions,
@@ -16,6 +17,9 @@ from kit.errors import KitgenError, unknown
 from kit.render import asset_roots, render_documents, standalone
 from kit.select import Kit, select_kit, select_plan
 from kit.library import Library
+
+if TYPE_CHECKING:
+    from kit.reuse import Layouts  # imports WeasyPrint
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,13 @@ def existing_kit(request: Request, library: Library) -> Path | None:
     return folder
 
 
-def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None) -> list[Path]:
+def make_kit(request: Request, library: Library, progress: Progress = lambda done, total: None,
+             layouts: Layouts | None = None) -> list[Path]:
     """Make one kit (or a plan's packets) from ``library`` and return the paths written.
 
     The interviewer's documents carry the kit manifest; the candidate's prescreen sheet only
     its own record (what is printed on it), so nothing of the interview reaches the candidate.
+    A batch worker passes its ``layouts``, so that pages its kits share are laid out once.
     """
     kits, record, folder = _planned(request, library)
     sheet = sheet_record(record)
@@ -100,7 +106,8 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
     files: dict[str, bytes] = {}
     for done, (doc, html) in enumerate(pages.items(), 1):
         attach = (SHEET_NAME, dump(sheet)) if doc == "prescreen" else (MANIFEST_NAME, manifest_bytes)
-        pdf = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant)
+        pdf = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant, layouts=layouts,
+                        per_kit=(record.kit_id, sheet.sheet_id, *astuple(request.people)))
         files[f"{doc}.pdf"] = pad_for_duplex(pdf) if request.duplex else pdf
         if request.html:
             files[f"{doc}.html"] = standalone(html, asset_roots(library)).encode()

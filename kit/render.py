@@ -29,6 +29,9 @@ from kit.select import Kit
 from kit.library import Library
 
 CALIBRATION = "calibration"
+# Where a packet's pages stop depending on who it is for (a forced page break): reuse.py lays out
+# what follows once for every candidate of a selection.
+SHARED_PAGES = '<div class="shared-pages" id="shared-pages"></div>'
 # Page content height = paper height less the top and bottom margins of print.css (20mm + 18mm).
 PAPER = {
     "a4": {"size": "A4", "content_height": "259mm"},
@@ -51,6 +54,7 @@ def render_documents(
     shared = {
         "forms": forms, "brand": brand_context(library), "rubric": library.rubric, "rules": rules_in_words(library.rubric), "competency": library.competency, "people": people,
         "kit_id": ids[0], "sheet_id": ids[1], "paper": PAPER[paper], "highlight_css": Markup(_highlight_css()),
+        "shared_pages": Markup(SHARED_PAGES),
         "reference": [s for s in library.reference.sections if not library.lineage(kits[0].role.id).isdisjoint(s.roles)],
         "coverage": _coverage(kits, library) if kits[0].stage else None,
     }

@@ -38,6 +38,7 @@ def questions(folder: Path) -> list[str]:
     return yaml.safe_load((folder / "kit.yaml").read_text())["questions"]
 
 
+@pytest.mark.slow
 def test_batch_makes_every_kit_reports_bad_rows_and_merges_a_print_file(run, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER)
@@ -64,6 +65,7 @@ def test_batch_makes_every_kit_reports_bad_rows_and_merges_a_print_file(run, tmp
     assert "0 kits made, 3 already complete, 0 failed" in again.stdout
 
 
+@pytest.mark.slow
 def test_vary_gives_equivalent_rotations(run, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\nAda,cv-engineer,senior\nAlan,cv-engineer,senior\n")
@@ -76,6 +78,7 @@ def test_vary_gives_equivalent_rotations(run, tmp_path: Path) -> None:
     assert sorted(library.questions[q].competency for q in ada) == sorted(library.questions[q].competency for q in alan)
 
 
+@pytest.mark.slow
 def test_an_interrupt_lets_the_running_kits_finish_and_starts_no_more(tmp_path: Path) -> None:
     rows = [Row(line=n + 2, candidate=f"C{n}", role="nlp-engineer", level="junior", seed=1) for n in range(6)]
 
@@ -90,6 +93,7 @@ def test_an_interrupt_lets_the_running_kits_finish_and_starts_no_more(tmp_path: 
     assert all(complete(f) for f in tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_batch_between_kits_says_how_to_resume_and_the_rerun_resumes(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\n" + "".join(f"Candidate {n},nlp-engineer,junior\n" for n in range(6)))
@@ -119,6 +123,7 @@ def test_ctrl_c_stops_a_batch_between_kits_says_how_to_resume_and_the_rerun_resu
     assert (out / "print.pdf").is_file()
 
 
+@pytest.mark.slow
 def test_a_row_that_cannot_be_written_fails_alone(run, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\nAda,cv-engineer,senior\nAlan,cv-engineer,senior\n")
@@ -194,6 +199,7 @@ def test_seeds_are_bounded_ascii_numbers(run, tmp_path: Path, seed: str) -> None
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_folder_holding_another_kit_is_refused_and_a_damaged_one_remade(run, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Ada", "--seed", "5", "--out", out).exit_code == 0
@@ -212,6 +218,7 @@ def test_a_folder_holding_another_kit_is_refused_and_a_damaged_one_remade(run, t
     assert len(PdfReader(out / "print.pdf").pages) == sum(n + n % 2 for n in counts)  # two-sided: blank backs
 
 
+@pytest.mark.slow
 def test_the_print_file_has_no_form_fields_and_shows_the_ticks(run, tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("candidate,role,level\nAda,nlp-engineer,junior\n")

@@ -88,6 +88,7 @@ def test_pdf_metadata_bookmarks_and_page_size(senior_kit: Path) -> None:
     assert f"Page 2 of {len(reader.pages)}" in first and "Interviewer packet · Computer-vision engineer · Senior" in first
 
 
+@pytest.mark.slow
 def test_letter_paper(run, tmp_path: Path) -> None:
     result = run(*QUICK_START, "--paper", "letter", "--out", tmp_path)
     assert result.exit_code == 0, result.output
@@ -96,6 +97,7 @@ def test_letter_paper(run, tmp_path: Path) -> None:
         assert all(tuple(round(float(v), 2) for v in page.mediabox[2:]) == LETTER for page in pages)
 
 
+@pytest.mark.slow
 def test_same_seed_same_kit_other_seed_other_kit(run, tmp_path: Path) -> None:
     for out, seed in (("a", "3"), ("b", "3"), ("c", "4")):
         assert run(*QUICK_START, "--seed", seed, "--out", tmp_path / out).exit_code == 0
@@ -106,12 +108,14 @@ def test_same_seed_same_kit_other_seed_other_kit(run, tmp_path: Path) -> None:
     assert (kit["a"] / "interviewer.pdf").read_bytes() == (kit["b"] / "interviewer.pdf").read_bytes()
 
 
+@pytest.mark.slow
 def test_paths_are_printed(run, tmp_path: Path) -> None:
     result = run(*QUICK_START, "--out", tmp_path)
     folder = tmp_path / "cv-engineer-senior"
     assert result.stdout.split() == [str(folder / n) for n in ("interviewer.pdf", "prescreen.pdf", "screener.pdf", "kit.yaml")]
 
 
+@pytest.mark.slow
 def test_existing_kit_is_kept_without_force(run, tmp_path: Path) -> None:
     assert run(*QUICK_START, "--out", tmp_path).exit_code == 0
     packet = tmp_path / "cv-engineer-senior" / "interviewer.pdf"

@@ -121,6 +121,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc to find the workers")
 def test_a_killed_batch_takes_its_workers_with_it(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"

@@ -90,6 +90,7 @@ def fairness_messages(team) -> list[str]:
     return [f.problem.message for f in report.findings if f.check == "fairness"]
 
 
+@pytest.mark.slow
 def test_a_team_overrides_a_built_in_term_by_id(team) -> None:
     team.write("questions/q.yaml", QUESTION.format(text="How would you visit all its children before its siblings?"))
     assert fairness_messages(team) == []
@@ -97,6 +98,7 @@ def test_a_team_overrides_a_built_in_term_by_id(team) -> None:
     assert any("touches family" in m for m in fairness_messages(team))
 
 
+@pytest.mark.slow
 def test_a_team_term_with_unless_contexts(team) -> None:
     team.write("fairness.yaml", "protected:\n  - id: visa\n    pattern: visas?\n"
                                 "    unless: ['visa (cards?|payments?)']\n    reason: immigration status\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # the workers import it by name too
+pytestmark = pytest.mark.slow
 fuzz_readers = pytest.importorskip("fuzz_readers", reason="bench/ is not shipped in the sdist")
 
 SEED = 20260101

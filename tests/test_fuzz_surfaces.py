@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))  # the workers import it by name too
+pytestmark = pytest.mark.slow
 fuzz = pytest.importorskip("fuzz", reason="bench/ is not shipped in the sdist")
 
 SEED = 20260101

@@ -52,6 +52,7 @@ HOSTILE_TEXT = (
 )
 
 
+@pytest.mark.slow
 def test_hostile_team_question_and_names_print_literally(run, team: Team, tmp_path: Path) -> None:
     from kit.validate import load_library
 
@@ -194,6 +195,7 @@ def test_a_second_writer_waits_its_turn(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(p.name for p in folder.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_folder_never_mix_their_kits(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "kit", *QUICK_START, "--out", str(tmp_path), "--force"]
     runs = [subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -214,6 +216,7 @@ def test_two_runs_on_one_folder_never_mix_their_kits(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True).stdout.strip(),
                     reason="no CJK font installed (CI installs Debian's fonts-noto-cjk)")
+@pytest.mark.slow
 def test_missing_glyphs_fall_back_to_a_font_that_has_them(run, tmp_path: Path) -> None:
     result = run(*QUICK_START, "--candidate", "山田 花子 Ζωή Øyvind", "--out", tmp_path)
     assert result.exit_code == 0, result.output

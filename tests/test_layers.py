@@ -62,6 +62,7 @@ def test_extended_role_makes_kits_from_base_and_team_questions(layered: Library,
     assert "mlops" in competencies and "vision" in competencies
 
 
+@pytest.mark.slow
 def test_kit_from_the_team_folder_uses_the_template_override(team_folder: Path, run, tmp_path: Path) -> None:
     result = run("--config", team_folder / "kitgen.yaml", "--role", "cv-platform-engineer", "--level", "senior",
                  "--out", tmp_path)
@@ -146,6 +147,7 @@ def branded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out" / "cv-engineer-junior-ada-lovelace"
 
 
+@pytest.mark.slow
 def test_a_brand_heads_every_page_and_the_candidate_never_sees_the_product(branded: Path, senior_kit: Path) -> None:
     from pypdf import PdfReader
 

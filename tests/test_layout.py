@@ -28,12 +28,14 @@ def audited(tmp_path: Path, config: Path | None = None, **settings) -> tuple[lis
     return paths, [str(d) for path in paths for d in audit_pdf(path, minutes)]
 
 
+@pytest.mark.slow
 def test_a_staff_kit_on_letter_keeps_every_page_inside_its_box(tmp_path: Path) -> None:
     """The staff deep-learning kit's long questions once ran their notes through the footer on Letter."""
     _, defects = audited(tmp_path, role="dl-engineer", level="staff", paper="letter", people=LONG, calibration=True)
     assert defects == []
 
 
+@pytest.mark.slow
 def test_the_team_example_with_five_stages_and_eight_competencies(tmp_path: Path) -> None:
     """Eight competencies once pushed the scorecard's signature onto a page of its own; five stages once
     printed the loop table's column headers over each other."""
@@ -43,6 +45,7 @@ def test_the_team_example_with_five_stages_and_eight_competencies(tmp_path: Path
     assert defects == []
 
 
+@pytest.mark.slow
 def test_every_cover_schedule_ends_at_the_length_it_states(tmp_path: Path) -> None:
     paths, defects = audited(tmp_path, role="nlp-engineer", level="junior", plan=True, forms=False)
     assert defects == []
@@ -80,6 +83,7 @@ def test_the_audit_measures_notes_and_keeps_the_scorecard_whole(tmp_path: Path) 
     assert "scorecard split over pages" in [d.kind for d in audit_pdf(page(tmp_path, split))]
 
 
+@pytest.mark.slow
 def test_a_panel_sits_together_and_each_member_sees_the_whole_stage(tmp_path: Path) -> None:
     """Both members of a 60-minute panel hold the stage's one schedule: one welcome, each one's questions in
     turn (their own marked), one close, ending at 1:00."""

@@ -32,6 +32,7 @@ def test_plan_stages_are_disjoint_and_cover_every_competency(library: Library, p
                       else ["technical", "technical", "coding", "systems", "systems", "behavioural"])
 
 
+@pytest.mark.slow
 def test_plan_packets_show_the_loop_coverage(run, tmp_path: Path) -> None:
     result = run("--role", "cv-engineer", "--level", "senior", "--plan", "--out", tmp_path)
     assert result.exit_code == 0, result.output
@@ -55,6 +56,7 @@ def test_one_stage_matches_the_whole_plan(run, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "unknown stage 'codng'; did you mean 'coding'?" in bad.stderr
 
 
+@pytest.mark.slow
 def test_avoid_earlier_rounds_then_run_out(run, tmp_path: Path) -> None:
     rounds = []
     for n in range(1, 4):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -45,6 +46,7 @@ def team(root: Path, text: str, title: str, weight: float) -> Path:
     return config
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=PLAIN, title=NAME, name=NAME, weight=WEIGHT)
 def test_any_content_prints_verbatim(tmp_path_factory, text: str, title: str, name: str, weight: float) -> None:

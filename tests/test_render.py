@@ -31,6 +31,7 @@ def test_markdown_keeps_code_and_lists_and_shows_html_as_text() -> None:
     assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<b>" not in html
 
 
+@pytest.mark.slow
 def test_hostile_question_and_names_render_as_text(tmp_path: Path) -> None:
     library = load_library()
     kit = select_kit(library, "cv-engineer", "senior")

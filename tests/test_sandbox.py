@@ -93,6 +93,7 @@ def test_check_finds_what_a_team_template_tries(team_folder: Path) -> None:
     assert not (team_folder / MARKER).exists()
 
 
+@pytest.mark.slow
 def test_a_team_template_can_still_use_the_kits_data(team_folder: Path, run, tmp_path: Path) -> None:
     _plant(team_folder, "<p>{{ kit.questions | length }} questions; pass mark {{ rubric.screening.pass_mark(10) }};"
                         " {{ 'ab' * 3 }} {{ 2 ** 10 }} {{ kit.questions | map(attribute='id') | join(',') }}</p>")

@@ -88,6 +88,7 @@ def test_the_scorecard_with_its_rules_and_signature_is_one_page(kit: Path) -> No
     assert all(words in scorecard for words in ("Rules:", "Anyredflag", "Justification", "Signed"))
 
 
+@pytest.mark.slow
 def test_flat_print_version_has_no_fields(run, tmp_path: Path) -> None:
     assert run(*ARGS, "--no-forms", "--out", tmp_path).exit_code == 0
     packet = tmp_path / "cv-engineer-senior-ada-lovelace" / "interviewer.pdf"
@@ -178,6 +179,7 @@ def test_paper_score_sheets_give_the_same_result(run, kit: Path, filled: list[Pa
     assert from_paper == from_pdf
 
 
+@pytest.mark.slow
 def test_two_interviewers_of_the_same_name_are_both_counted(run, kit: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
     fill(kit / "interviewer.pdf", first, {"c:vision": 4, "c:coding": 4}, {"interviewer": "Alex Kim"})
@@ -218,6 +220,7 @@ def test_an_edited_manifest_is_refused(run, kit: Path, filled: list[Path], tmp_p
     assert not (tmp_path / "d").exists()
 
 
+@pytest.mark.slow
 def test_stage_packets_printed_separately_are_one_loop(run, tmp_path: Path) -> None:
     for stage in ("technical", "coding"):
         assert run(*ARGS, "--stage", stage, "--out", tmp_path).exit_code == 0  # one folder per stage
@@ -322,6 +325,7 @@ def test_malformed_manifests_are_one_line(run, kit: Path, tmp_path: Path) -> Non
         assert result.exit_code == 2 and result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_pdf_a_3b_keeps_the_manifest(run, tmp_path: Path) -> None:
     assert run(*ARGS, "--pdf-variant", "pdf/a-3b", "--out", tmp_path).exit_code == 0
     folder = tmp_path / "cv-engineer-senior-ada-lovelace"
