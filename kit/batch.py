@@ -155,10 +155,11 @@ def run_batch(rows: list[Row], layers: list[Layer], out: Path, workers: int, opt
               progress: Callable[[int, int], None]) -> list[Outcome]:
     """Make every row's kit on ``workers`` processes; a kit already whole in ``out`` is kept.
 
-    Only as many kits as there are workers are handed out at a time, so an interrupt starts nothing
-    new: the running kits finish (only whole kits remain) and ``BatchInterrupted`` says which.
+    Kits of one selection are handed out one after another, so that a worker lays out the pages they
+    share once (reuse.py); and only as many at a time as there are workers, so an interrupt starts
+    nothing new: the running kits finish (only whole kits remain) and ``BatchInterrupted`` says which.
     """
-    waiting = iter(rows)
+    waiting = iter(sorted(rows, key=lambda r: (r.role, r.level, r.stage or "", r.seed or 0)))  # alike kits in a row share pages
     submitted: list[Future[Outcome]] = []
     progress(0, len(rows))
     with _terminate_as_interrupt(), ProcessPoolExecutor(
