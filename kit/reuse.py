@@ -11,7 +11,8 @@ A document opts in with ``render.SHARED_PAGES``, where its shared pages begin (a
 Reuse is checked, never assumed: two documents share pages only if their HTML after the marker is
 the same and before it differs in nothing but the kit's own values (ids and names); the first
 document of a selection is laid out whole and its own stamp must reproduce its cover and furniture
-exactly; and every later stamp must paginate the same. Anything else is laid out whole.
+exactly (checked when a second candidate of the selection comes, so a roster where nobody shares
+pays nothing); and every later stamp must paginate the same. Anything else is laid out whole.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ Render = Callable[[str], Document]
 
 
 @dataclass(frozen=True)
+class _Unchecked:
+    document: Document  # the first candidate's, laid out whole
+    before: str  # its HTML before the marker
+
+
+@dataclass(frozen=True)
 class _Shared:
     document: Document  # the first candidate's, laid out whole
     first: int  # index of its first shared page
@@ -43,7 +50,7 @@ class Layouts:
     """The shared pages of the last ``keep`` selections a worker printed (a bounded memory)."""
 
     def __init__(self, keep: int = 2) -> None:
-        self._kept: OrderedDict[bytes, _Shared | None] = OrderedDict()
+        self._kept: OrderedDict[bytes, _Unchecked | _Shared | None] = OrderedDict()
         self._keep = keep
         self.reused = 0  # documents made from kept pages, for tests and the benchmark
 
@@ -56,12 +63,14 @@ class Layouts:
         key = _key(before, after, per_kit)
         if key not in self._kept:
             whole = render(html)
-            self._kept[key] = _checked(whole, before, render)
+            self._kept[key] = _Unchecked(whole, before)  # checked when a second candidate comes
             if len(self._kept) > self._keep:
                 self._kept.popitem(last=False)
             return whole
         self._kept.move_to_end(key)
         shared = self._kept[key]
+        if isinstance(shared, _Unchecked):
+            shared = self._kept[key] = _checked(shared.document, shared.before, render)
         stamped = _stamped(shared, before, render) if shared else None
         if stamped is None:
             return render(html)
