@@ -10,20 +10,22 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timezone
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
 from weasyprint import HTML, Attachment
-from weasyprint.document import Document
+from weasyprint.document import Document, Page
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from kit.assets import asset_dir, local_asset
 from kit.forms import conform
+from kit.marks import PageCode, add_marks
 from kit.reuse import Layouts
 
 log = logging.getLogger(__name__)
+READ_BACK = {"box", "radio", "ruled-area"}  # fields.html: tick boxes (printed or fillable) and areas written in
 
 
 class AssetsOnlyFetcher(URLFetcher):
@@ -44,7 +46,7 @@ class AssetsOnlyFetcher(URLFetcher):
 
 def print_pdf(
     html: str, asset_roots: Sequence[Path] = (), *, attach: tuple[str, bytes] | None = None, variant: str | None = None,
-    layouts: Layouts | None = None, per_kit: Sequence[str] = (),
+    layouts: Layouts | None = None, per_kit: Sequence[str] = (), code: Callable[[int], PageCode] | None = None,
 ) -> bytes:
     """The PDF of one rendered document: tagged for screen readers, ``attach`` (name, data) attached,
     form fields made the way every viewer fills them (forms.py).
@@ -52,7 +54,9 @@ def print_pdf(
     Title, author and subject come from the HTML's ``<head>``; relative URLs resolve against
     kitgen's own templates; ``variant`` is a WeasyPrint PDF variant such as ``pdf/a-3b``. With
     ``layouts`` (a batch worker's), pages shared with an earlier document are not laid out again
-    (reuse.py); ``per_kit`` are the values, such as names, in which such documents differ.
+    (reuse.py); ``per_kit`` are the values, such as names, in which such documents differ. With
+    ``code`` (page number to its code), every page holding tick boxes or areas to write in gets the
+    marks a scan is read back by (marks.py).
     """
     roots = list(asset_roots) or [asset_dir("templates")]
     fetcher = AssetsOnlyFetcher(roots)
@@ -66,7 +70,17 @@ def print_pdf(
     stamp = _timestamp()
     attachments = [Attachment(string=attach[1].decode(), name=attach[0], description="kitgen manifest",
                               created=stamp, modified=stamp, url_fetcher=fetcher)] if attach else []
-    return conform(document.write_pdf(attachments=attachments, **options))
+    pdf = conform(document.write_pdf(attachments=attachments, **options))
+    if code is None:
+        return pdf
+    return add_marks(pdf, {n: code(n + 1) for n, page in enumerate(document.pages) if _read_back(page)})
+
+
+def _read_back(page: Page) -> bool:
+    """Whether a laid-out page holds what a scan is read for: a tick box or an area written in
+    (fields.html's ``tick``, ``check`` and ``writein``, printed or fillable)."""
+    return any(box.element is not None and READ_BACK & set((box.element.get("class") or "").split())
+               for box in page._page_box.descendants() if hasattr(box, "element"))
 
 
 @cache

@@ -6,6 +6,7 @@ Each step is a single call into the module named for it; only the last touches t
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from kit import output
 from kit.manifest import (MANIFEST_NAME, SHEET_NAME, Manifest, People, dump, manifest, sheet_record, used_questions,
                           verify_kit)
 from kit.errors import KitgenError, unknown
-from kit.render import asset_roots, render_documents, standalone
+from kit.render import CALIBRATION, asset_roots, render_documents, standalone
 from kit.select import Kit, select_kit, select_plan
 from kit.library import Library
 
@@ -102,12 +103,15 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
     output.prepare_kit(folder, request.force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
     from kit.printjob import pad_for_duplex  # noqa: PLC0415
+    from kit.marks import PageCode  # noqa: PLC0415
 
     files: dict[str, bytes] = {}
     for done, (doc, html) in enumerate(pages.items(), 1):
         attach = (SHEET_NAME, dump(sheet)) if doc == "prescreen" else (MANIFEST_NAME, manifest_bytes)
+        scored = doc not in ("prescreen", CALIBRATION)  # the candidate's sheet and the practice sheet are not read back
         pdf = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant, layouts=layouts,
-                        per_kit=(record.kit_id, sheet.sheet_id, *astuple(request.people)))
+                        per_kit=(record.kit_id, sheet.sheet_id, *astuple(request.people)),
+                        code=partial(PageCode, record.kit_id, done - 1) if scored else None)
         files[f"{doc}.pdf"] = pad_for_duplex(pdf) if request.duplex else pdf
         if request.html:
             files[f"{doc}.html"] = standalone(html, asset_roots(library)).encode()

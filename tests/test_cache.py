@@ -144,6 +144,7 @@ def test_a_full_or_broken_cache_folder_is_worked_around(tmp_path: Path, monkeypa
     assert cache.read("big") is None
 
 
+@pytest.mark.slow
 def test_planted_compiled_templates_do_not_run(tmp_path: Path, run) -> None:
     """Compiled Jinja templates are code, so kitgen keeps none: a bytecode file planted where Jinja's
     cache would look is never loaded."""

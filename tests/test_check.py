@@ -64,6 +64,7 @@ def test_check_json_and_exit_code(run) -> None:
     assert report["coverage"]["speech-engineer"]["senior"]["speech"] == [1, 3]
 
 
+@pytest.mark.slow
 def test_team_fairness_terms_extend_the_list(team) -> None:
     team.write("fairness.yaml", "protected:\n  - id: salary\n    pattern: current salary\n    reason: salary history\n")
     team.write("questions/q.yaml", (FIXTURES / "lint-team" / "questions" / "team.yaml").read_text()
@@ -93,6 +94,7 @@ def test_schema_command_writes_json_schema(run, tmp_path: Path) -> None:
         f"{n}.schema.json" for n in ("question-bank", "rubric", "role", "reference", "fairness", "kitgen"))
 
 
+@pytest.mark.slow
 def test_a_fairness_pattern_that_would_backtrack_for_ever_is_matched_in_linear_time(team) -> None:
     """Python's re takes longer than the universe's age on (a+)+b against a long run of a's; RE2 does not."""
     team.write("fairness.yaml", "protected:\n  - id: trap\n    pattern: '(a+)+b'\n    reason: a trap\n")

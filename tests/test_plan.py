@@ -47,6 +47,7 @@ def test_plan_packets_show_the_loop_coverage(run, tmp_path: Path) -> None:
     assert all(q.replace("-", "") in text.replace("-", "") for q in manifest["packets"][1]["questions"])
 
 
+@pytest.mark.slow
 def test_one_stage_matches_the_whole_plan(run, tmp_path: Path) -> None:
     assert run("--role", "cv-engineer", "--level", "senior", "--stage", "coding", "--out", tmp_path / "one").exit_code == 0
     one = yaml.safe_load((tmp_path / "one" / "cv-engineer-senior-coding" / "kit.yaml").read_text())

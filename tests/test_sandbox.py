@@ -113,6 +113,7 @@ def test_a_kitgen_yaml_in_the_current_folder_is_announced(team_folder: Path, run
     assert "cv-platform-engineer" in result.stdout
 
 
+@pytest.mark.slow
 def test_check_renders_a_debrief_through_a_team_template(team_folder: Path) -> None:
     template = team_folder / "templates" / "debrief.html"
     template.write_text('{% extends "kitgen/debrief.html" %}\n{% block content %}\n{{ debrief.verdicts[0].source.read_text() }}\n'
@@ -123,6 +124,7 @@ def test_check_renders_a_debrief_through_a_team_template(team_folder: Path) -> N
 
 @pytest.mark.parametrize("condition", ["kit.level == 'staff'", "not forms", "not people.candidate",
                                        "paper.size == 'letter'", "kit.stage"])
+@pytest.mark.slow
 def test_check_finds_a_failure_hidden_behind_a_condition(team_folder: Path, condition: str) -> None:
     template = _plant(team_folder, f"{{% if {condition} %}}{{{{ ''.__class__ }}}}{{% endif %}}")
     report = run_checks(find_layers(team_folder / "kitgen.yaml"))

@@ -96,6 +96,7 @@ def test_flat_print_version_has_no_fields(run, tmp_path: Path) -> None:
     assert "Scorecard" in pdf_text(packet)
 
 
+@pytest.mark.slow
 def test_interviewer_documents_carry_the_manifest_and_show_the_kit_id(kit: Path) -> None:
     data = manifest(kit)
     for name in ("interviewer.pdf", "calibration.pdf"):

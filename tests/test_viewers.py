@@ -64,6 +64,7 @@ def test_every_value_reads_back_as_ticked(filled: Path, radios: dict[str, int]) 
     assert form_values(filled) == {**{name: str(rating) for name, rating in radios.items()}, **TEXTS}
 
 
+@pytest.mark.slow
 def test_kitgen_score_gives_the_hand_computed_numbers(filled: Path, radios: dict[str, int], tmp_path: Path) -> None:
     manifest = read_manifest(filled)
     scorecard = {name[2:]: r for name, r in radios.items() if name.startswith("c:")}

@@ -1,0 +1,82 @@
+"""Marks that let a scanned or photographed page be read back: four corner squares to find the page and
+undo rotation, scale and perspective, and a QR code naming the kit, the document and the page.
+
+They go on every page of an interviewer's document that holds tick boxes or notes, in the margins, clear
+of the running header and footer, drawn as vector squares marked as artifacts (not content, for screen
+readers). The geometry is fixed in millimetres from the page's corners, so a reader knows where to
+look on both papers.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass
+
+import pikepdf
+import segno
+
+MM = 72 / 25.4
+CORNER = 5.0  # mm: the side of each corner square
+INSET = 6.0  # mm: from the page's edges to the squares (inside what printers can print)
+MODULE = 0.5  # mm: one QR module; a version-1 code is 21 modules, 10.5 mm
+QR_BOTTOM = 4.0  # mm: from the page's bottom edge to the code, centred across the page
+PREFIX = "KG"
+
+
+@dataclass(frozen=True)
+class PageCode:
+    """What a page's QR code holds: the kit, the document's index among the kit's documents, the page."""
+
+    kit_id: str
+    document: int
+    page: int  # 1-based
+
+    def text(self) -> str:
+        return f"{PREFIX}:{self.kit_id.upper()}:{self.document}:{self.page}"
+
+    @classmethod
+    def parse(cls, text: str) -> PageCode | None:
+        """The code a scanned QR holds, or None if it is not a kitgen page code."""
+        parts = text.split(":")
+        if len(parts) != 4 or parts[0] != PREFIX or not (parts[2].isdigit() and parts[3].isdigit()):
+            return None
+        return cls(parts[1].lower(), int(parts[2]), int(parts[3]))
+
+
+def corners(width: float, height: float) -> list[tuple[float, float, float, float]]:
+    """The four squares (x, y, side, side) in PDF points, origin at the bottom left, for a page of that size."""
+    side, inset = CORNER * MM, INSET * MM
+    far_x, far_y = width - inset - side, height - inset - side
+    return [(inset, far_y, side, side), (far_x, far_y, side, side), (inset, inset, side, side), (far_x, inset, side, side)]
+
+
+def add_marks(pdf: bytes, codes: dict[int, PageCode]) -> bytes:
+    """``pdf`` with the corner squares and the QR code on each page in ``codes`` (0-based page index)."""
+    if not codes:
+        return pdf
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for index, code in codes.items():
+            page = document.pages[index]
+            x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+            page.contents_add(pikepdf.Stream(document, b"q\n"), prepend=True)  # the page's own state ends...
+            marks = pikepdf.Stream(document, b"")
+            drawing = f"Q\nq 1 0 0 1 {x0:.3f} {y0:.3f} cm\n".encode() + _drawing(x1 - x0, y1 - y0, code) + b"Q\n"
+            marks.write(zlib.compress(drawing), filter=pikepdf.Name.FlateDecode)  # ...before the marks are drawn
+            page.contents_add(marks)
+        out = io.BytesIO()
+        document.save(out)
+    return out.getvalue()
+
+
+def _drawing(width: float, height: float, code: PageCode) -> bytes:
+    """The marks as one filled path, black, outside the document's structure (an artifact)."""
+    squares = corners(width, height)
+    matrix = segno.make_qr(code.text(), error="m").matrix
+    module = MODULE * MM
+    left = (width - len(matrix) * module) / 2
+    top = QR_BOTTOM * MM + len(matrix) * module
+    squares += [(left + col * module, top - (row + 1) * module, module, module)
+                for row, line in enumerate(matrix) for col, dark in enumerate(line) if dark]
+    path = "".join(f"{x:.3f} {y:.3f} {w:.3f} {h:.3f} re\n" for x, y, w, h in squares)
+    return f"/Artifact BMC\nq 0 g\n{path}f\nQ\nEMC\n".encode()
