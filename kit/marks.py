@@ -65,18 +65,18 @@ def add_marks(pdf: bytes, codes: dict[int, PageCode]) -> bytes:
             marks.write(zlib.compress(drawing), filter=pikepdf.Name.FlateDecode)  # ...before the marks are drawn
             page.contents_add(marks)
         out = io.BytesIO()
-        document.save(out)
+        document.save(out, deterministic_id=True)  # the same kit gives the same bytes
     return out.getvalue()
 
 
 def _drawing(width: float, height: float, code: PageCode) -> bytes:
     """The marks as one filled path, black, outside the document's structure (an artifact)."""
-    squares = corners(width, height)
     matrix = segno.make_qr(code.text(), error="m").matrix
     module = MODULE * MM
     left = (width - len(matrix) * module) / 2
     top = QR_BOTTOM * MM + len(matrix) * module
-    squares += [(left + col * module, top - (row + 1) * module, module, module)
-                for row, line in enumerate(matrix) for col, dark in enumerate(line) if dark]
-    path = "".join(f"{x:.3f} {y:.3f} {w:.3f} {h:.3f} re\n" for x, y, w, h in squares)
-    return f"/Artifact BMC\nq 0 g\n{path}f\nQ\nEMC\n".encode()
+    qr = [(left + col * module, top - (row + 1) * module, module, module)
+          for row, line in enumerate(matrix) for col, dark in enumerate(line) if dark]
+    paths = [[square] for square in corners(width, height)] + [qr]  # one path each: each stays in its margin
+    drawn = "".join("".join(f"{x:.3f} {y:.3f} {w:.3f} {h:.3f} re\n" for x, y, w, h in path) + "f\n" for path in paths)
+    return f"/Artifact BMC\nq 0 g\n{drawn}Q\nEMC\n".encode()

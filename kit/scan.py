@@ -1,0 +1,179 @@
+"""Reading a scanned or photographed page back: which kit page it is, where it lies, and what is ticked.
+
+The page says which it is (its QR code, marks.py); the four corner squares give the homography from the
+printed page to the image, which undoes rotation, scale and perspective; the kit's own PDF says where
+every tick box is (its form fields). Each box is measured against the page's own empty boxes, never
+against a fixed grey level, and a box that is neither clearly empty nor clearly ticked is ``unsure``:
+it goes to a person, never into a score.
+
+Needs the scanning extra (``pip install -e '.[scan]'``): OpenCV and NumPy for the geometry, zxing-cpp
+for the code.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zxingcpp
+from pypdf import PdfReader
+
+from kit.marks import CORNER, MM, PageCode, corners
+
+INK = 0.6  # a pixel darker than this share of the paper around its box is ink
+INNER = 0.55  # the share of a box's side measured, centred: clear of its printed outline
+TICKED = 0.12  # ink above the page's empty boxes: at least this share of the inner area is ticked...
+EMPTY = 0.04  # ...at most this share is empty; in between is unsure
+UNSURE = "unsure"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A tick box of the printed page: its field and the value it stands for, in PDF points from the
+    bottom left (x0, y0, x1, y1)."""
+
+    field: str
+    value: str
+    rect: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Mark:
+    box: Box
+    ink: float  # share of the inner area darker than the paper, less the page's empty boxes
+    verdict: str  # "ticked", "empty" or "unsure"
+
+
+@dataclass(frozen=True)
+class Reading:
+    code: PageCode
+    marks: list[Mark]
+
+    def answers(self) -> dict[str, str | None]:
+        """Each field's value: the one ticked box of its group, None when none is ticked, and
+        ``"unsure"`` when a box is unsure or more than one is ticked (a person decides)."""
+        groups: dict[str, list[Mark]] = defaultdict(list)
+        for mark in self.marks:
+            groups[mark.box.field].append(mark)
+        return {field: _answer(marks) for field, marks in groups.items()}
+
+
+def _answer(marks: list[Mark]) -> str | None:
+    ticked = [m.box.value for m in marks if m.verdict == "ticked"]
+    if any(m.verdict == "unsure" for m in marks) or len(ticked) > 1:
+        return UNSURE
+    return ticked[0] if ticked else None
+
+
+class Unreadable(Exception):
+    """A page that cannot be read: no kitgen code, or corner squares that cannot be found."""
+
+
+def layout(pdf: Path) -> tuple[list[tuple[float, float]], dict[int, list[Box]]]:
+    """Each page's size and its tick boxes (radio options and check boxes), 1-based, from the kit's own
+    fillable PDF: the positions the page was printed with."""
+    reader = PdfReader(pdf)
+    sizes, boxes = [], defaultdict(list)
+    for number, page in enumerate(reader.pages, 1):
+        sizes.append((float(page.mediabox.width), float(page.mediabox.height)))
+        for annotation in page.get("/Annots", []):
+            widget = annotation.get_object()
+            field = widget.get("/Parent", widget).get_object() if "/Parent" in widget else widget
+            states = [str(state)[1:] for state in widget.get("/AP", {}).get("/N", {}) if state != "/Off"]
+            if field.get("/FT") == "/Btn" and len(states) == 1:
+                x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+                boxes[number].append(Box(str(field["/T"]), states[0], (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
+    return sizes, dict(boxes)
+
+
+def read_page(image: np.ndarray, sizes: list[tuple[float, float]], boxes: dict[int, list[Box]]) -> Reading:
+    """What a grey image of one printed page shows: its code and a verdict for each of its tick boxes."""
+    code = _code(image)
+    width, height = sizes[code.page - 1]
+    to_image = _homography(image, width, height)
+    page_boxes = boxes.get(code.page, [])
+    inks = [_ink(image, to_image, box, height) for box in page_boxes]
+    paper = float(np.median(inks)) if inks else 0.0  # most boxes on a page are empty
+    marks = [Mark(box, ink - paper, _verdict(ink - paper)) for box, ink in zip(page_boxes, inks, strict=True)]
+    return Reading(code, marks)
+
+
+def _code(image: np.ndarray) -> PageCode:
+    for found in zxingcpp.read_barcodes(image):
+        if code := PageCode.parse(found.text):
+            return code
+    raise Unreadable("no kitgen page code found")
+
+
+def _homography(image: np.ndarray, width: float, height: float) -> np.ndarray:
+    """The map from printed-page points (origin top left, y down) to image pixels, from the corner squares."""
+    side = CORNER * MM
+    printed = np.float32([(x + side / 2, height - y - side / 2) for x, y, _, _ in corners(width, height)])
+    found = _squares(image, printed, width)
+    return cv2.getPerspectiveTransform(printed, found)
+
+
+def _squares(image: np.ndarray, printed: np.ndarray, width: float) -> np.ndarray:
+    """The centres of the four corner squares in the image, in the order of ``printed``: of the solid,
+    square dark blobs of about the right size, the one nearest each corner of the image; refused
+    unless the four lie as a page's corners do."""
+    scale = image.shape[1] / width  # pixels per point if the page fills the image: sizes the search
+    block = 2 * round(CORNER * MM * scale * 1.5) + 1  # dark against its own surroundings: uneven light is fine
+    dark = cv2.adaptiveThreshold(image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25)
+    contours, _ = cv2.findContours(dark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    expected = (CORNER * MM * scale) ** 2
+    blobs = []
+    for contour in contours:
+        area = cv2.contourArea(contour)
+        x, y, w, h = cv2.boundingRect(contour)
+        if 0.2 * expected < area < 3 * expected and 0.6 < w / h < 1.6 and area > 0.8 * w * h:
+            moments = cv2.moments(contour)
+            blobs.append((moments["m10"] / moments["m00"], moments["m01"] / moments["m00"], area))
+    height_px, width_px = image.shape
+    image_corners = [(0, 0), (width_px, 0), (0, height_px), (width_px, height_px)]  # the order of corners()
+    chosen = [min(blobs, key=lambda b, c=c: (b[0] - c[0]) ** 2 + (b[1] - c[1]) ** 2) for c in image_corners] if blobs else []
+    if len(set(chosen)) < 4:
+        raise Unreadable(f"found {len(set(chosen))} of the 4 corner squares")
+    found = np.float32([(x, y) for x, y, _ in chosen])
+    if not _like(found, printed, [area for _, _, area in chosen]):
+        raise Unreadable("the corner squares found do not lie as a page's corners do")
+    return found
+
+
+def _like(found: np.ndarray, printed: np.ndarray, areas: list[float]) -> bool:
+    """Whether four points found lie as the printed corner squares do: a convex quadrilateral whose sides
+    keep the page's proportions (within perspective a hand-held photo has), made of alike squares."""
+    if not cv2.isContourConvex(found[[0, 1, 3, 2]].reshape(-1, 1, 2)) or max(areas) > 3 * min(areas):
+        return False
+
+    def sides(points: np.ndarray) -> np.ndarray:
+        return np.float32([np.linalg.norm(points[a] - points[b]) for a, b in ((0, 1), (2, 3), (0, 2), (1, 3))])
+
+    ratio = sides(found) / sides(printed)
+    return bool(ratio.max() < 1.35 * ratio.min())
+
+
+def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> float:
+    """The share of the box's inner area darker than the paper around it."""
+    x0, y0, x1, y1 = box.rect
+    cx, cy, half_w, half_h = (x0 + x1) / 2, height - (y0 + y1) / 2, (x1 - x0) * INNER / 2, (y1 - y0) * INNER / 2
+    quad = np.float32([(cx - half_w, cy - half_h), (cx + half_w, cy - half_h), (cx + half_w, cy + half_h),
+                       (cx - half_w, cy + half_h)]).reshape(-1, 1, 2)
+    polygon = cv2.perspectiveTransform(quad, to_image).reshape(-1, 2)
+    mask = np.zeros(image.shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.int32(np.round(polygon)), 255)
+    inside = image[mask > 0]
+    if inside.size == 0:
+        raise Unreadable(f"box {box.field}={box.value} falls outside the image")
+    (left, top), (right, bottom) = polygon.min(axis=0), polygon.max(axis=0)
+    margin = 2 * max(right - left, bottom - top)  # the paper around the box, whatever the light there
+    around = image[max(0, int(top - margin)):int(bottom + margin) + 1, max(0, int(left - margin)):int(right + margin) + 1]
+    paper = float(np.percentile(around, 90))
+    return float(np.mean(inside < INK * paper))
+
+
+def _verdict(ink: float) -> str:
+    return "ticked" if ink >= TICKED else "empty" if ink <= EMPTY else UNSURE

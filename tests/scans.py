@@ -1,0 +1,72 @@
+"""Paper, simulated: a kit page rendered as a scanner or a phone would see it, with pen marks on its
+boxes, then degraded (rotation, scale, perspective, blur, noise, uneven light, JPEG). Used by the
+scanning tests; the benchmark's corpus is made with the same functions."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image, ImageDraw
+
+from kit.scan import Box
+
+
+def render(pdf: Path, page: int, dpi: int) -> Image.Image:
+    """Page ``page`` (1-based) as a grey image at ``dpi``, as printed (form fields drawn as on paper)."""
+    document = pdfium.PdfDocument(pdf)
+    return document[page - 1].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+
+
+def tick(image: Image.Image, box: Box, page_height: float, dpi: int, kind: str = "tick", rng: random.Random | None = None) -> None:
+    """A pen mark on ``box``: a tick, a cross, a filled circle or a faint short stroke."""
+    rng = rng or random.Random(0)
+    scale = dpi / 72
+    x0, y0, x1, y1 = box.rect
+    cx, cy = (x0 + x1) / 2 * scale, (page_height - (y0 + y1) / 2) * scale
+    side = (x1 - x0) * scale
+    draw = ImageDraw.Draw(image)
+    pen = max(2, round(side * rng.uniform(0.12, 0.2)))
+    ink = rng.randint(10, 60)
+    jitter = [rng.uniform(-0.08, 0.08) * side for _ in range(6)]
+    if kind == "tick":
+        draw.line([(cx - 0.45 * side + jitter[0], cy + jitter[1]), (cx - 0.1 * side, cy + 0.4 * side + jitter[2]),
+                   (cx + 0.55 * side + jitter[3], cy - 0.55 * side + jitter[4])], fill=ink, width=pen, joint="curve")
+    elif kind == "cross":
+        draw.line([(cx - 0.5 * side, cy - 0.5 * side), (cx + 0.5 * side, cy + 0.5 * side)], fill=ink, width=pen)
+        draw.line([(cx - 0.5 * side, cy + 0.5 * side), (cx + 0.5 * side, cy - 0.5 * side)], fill=ink, width=pen)
+    elif kind == "filled":
+        draw.ellipse([cx - 0.45 * side, cy - 0.45 * side, cx + 0.45 * side, cy + 0.45 * side], fill=ink)
+    elif kind == "faint":
+        draw.line([(cx - 0.15 * side, cy), (cx + 0.1 * side, cy + 0.05 * side)], fill=170, width=max(1, pen // 2))
+    else:
+        raise ValueError(kind)
+
+
+def degrade(image: Image.Image, rng: random.Random, *, photo: bool = False, rotate: float = 5.0) -> np.ndarray:
+    """``image`` as a scanner (or, with ``photo``, a phone) returns it: turned up to ``rotate`` degrees,
+    scaled by up to 3%, with perspective for photos, blurred, noisy, unevenly lit and JPEG-compressed."""
+    grey = np.array(image, dtype=np.float32)
+    h, w = grey.shape
+    angle, scale = rng.uniform(-rotate, rotate), rng.uniform(0.97, 1.03)
+    matrix = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale), [0, 0, 1]])
+    if photo:
+        shift = 0.04 * min(w, h)
+        source = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
+        target = source + np.float32([(rng.uniform(-shift, shift), rng.uniform(-shift, shift)) for _ in range(4)])
+        matrix = cv2.getPerspectiveTransform(source, target) @ matrix
+    pad = int(0.06 * max(w, h))
+    matrix = np.array([[1, 0, pad], [0, 1, pad], [0, 0, 1]]) @ matrix
+    out = cv2.warpPerspective(grey, matrix, (w + 2 * pad, h + 2 * pad), borderValue=rng.uniform(200, 255))
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.2 if photo else 0.8))
+    if photo:  # light falling off across the page
+        ys, xs = np.mgrid[0:out.shape[0], 0:out.shape[1]]
+        out = out * (0.75 + 0.25 * (xs / out.shape[1] * rng.uniform(0.5, 1) + ys / out.shape[0] * rng.uniform(0, 0.5)))
+    out = out + np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 8), out.shape)
+    encoded = io.BytesIO()
+    Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)).save(encoded, "JPEG", quality=rng.randint(40, 90))
+    return np.array(Image.open(encoded).convert("L"))

@@ -1,0 +1,84 @@
+"""Reading ticks back from scanned and photographed pages: the right verdict, or "unsure", never a guess."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
+
+from kit.scan import UNSURE, Box, Unreadable, layout, read_page  # noqa: E402
+from tests.scans import degrade, render, tick  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def packet(senior_kit: Path) -> tuple[Path, list[tuple[float, float]], dict[int, list[Box]]]:
+    pdf = senior_kit / "interviewer.pdf"
+    return (pdf, *layout(pdf))
+
+
+def groups(boxes: list[Box]) -> dict[str, list[Box]]:
+    found: dict[str, list[Box]] = defaultdict(list)
+    for box in boxes:
+        found[box.field].append(box)
+    return found
+
+
+def test_the_kits_own_pdf_says_where_every_box_is(packet) -> None:
+    _, sizes, boxes = packet
+    scorecard = max(boxes, key=lambda page: len(boxes[page]))
+    assert any(field.startswith("c:") for field in groups(boxes[scorecard]))  # competency ratings
+    for page, page_boxes in boxes.items():
+        width, height = sizes[page - 1]
+        assert all(0 < b.rect[0] < b.rect[2] < width and 0 < b.rect[1] < b.rect[3] < height for b in page_boxes)
+    question = groups(boxes[min(boxes)])
+    assert [b.value for b in next(v for k, v in question.items() if k.startswith("q:"))] == ["1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("dpi, photo, seed", [(150, False, 1), (200, True, 4),
+                                              *(pytest.param(*p, marks=pytest.mark.slow) for p in [(200, False, 2), (300, False, 3), (150, True, 5)])])
+def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int, photo: bool, seed: int) -> None:
+    pdf, sizes, boxes = packet
+    rng = random.Random(seed)
+    page = rng.choice(sorted(boxes))
+    image = render(pdf, page, dpi)
+    truth = {}
+    for field, options in groups(boxes[page]).items():
+        chosen = rng.choice([*options, None])
+        if chosen:
+            tick(image, chosen, sizes[page - 1][1], dpi, rng.choice(["tick", "cross", "filled"]), rng)
+        truth[field] = chosen.value if chosen else None
+    reading = read_page(degrade(image, rng, photo=photo), sizes, boxes)
+    assert reading.code.page == page and reading.code.document == 0
+    assert reading.answers() == truth
+
+
+def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
+    pdf, sizes, boxes = packet
+    page = min(boxes)
+    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    image = render(pdf, page, 200)
+    height = sizes[page - 1][1]
+    tick(image, question[0], height, 200)
+    tick(image, question[2], height, 200)
+    answers = read_page(np.array(image), sizes, boxes).answers()
+    assert answers[question[0].field] == UNSURE
+    image = render(pdf, page, 200)
+    tick(image, question[1], height, 200, "faint")
+    answer = read_page(np.array(image), sizes, boxes).answers()[question[1].field]
+    assert answer in (None, UNSURE)  # a faint stroke is never read as a rating
+
+
+def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
+    pdf, sizes, boxes = packet
+    image = np.array(render(pdf, min(boxes), 150))
+    with pytest.raises(Unreadable, match="no kitgen page code"):
+        read_page(image[: image.shape[0] // 2], sizes, boxes)  # the code is at the foot of the page
+    covered = image.copy()
+    covered[: image.shape[0] // 8, : image.shape[1] // 8] = 255  # a corner torn off
+    with pytest.raises(Unreadable, match="corner squares"):
+        read_page(covered, sizes, boxes)
