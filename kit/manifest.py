@@ -77,6 +77,12 @@ class Manifest(Model):
         return self
 
     @property
+    def documents(self) -> list[str]:
+        """The kit's documents in the order they are printed, by file name without ``.pdf``: the index a
+        page's QR code gives (marks.py)."""
+        return [*([p.name for p in self.packets] or ["interviewer"]), "prescreen", "screener"]
+
+    @property
     def group(self) -> str:
         """What packets are scored together by: the loop of a plan, else the kit."""
         return self.loop or self.kit_id

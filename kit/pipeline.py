@@ -111,7 +111,7 @@ def make_kit(request: Request, library: Library, progress: Progress = lambda don
         scored = doc not in ("prescreen", CALIBRATION)  # the candidate's sheet and the practice sheet are not read back
         pdf = print_pdf(html, asset_roots(library), attach=attach, variant=request.pdf_variant, layouts=layouts,
                         per_kit=(record.kit_id, sheet.sheet_id, *astuple(request.people)),
-                        code=partial(PageCode, record.kit_id, done - 1) if scored else None)
+                        code=partial(PageCode, record.kit_id, record.documents.index(doc)) if scored else None)
         files[f"{doc}.pdf"] = pad_for_duplex(pdf) if request.duplex else pdf
         if request.html:
             files[f"{doc}.html"] = standalone(html, asset_roots(library)).encode()

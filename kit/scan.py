@@ -13,12 +13,14 @@ for the code.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import zxingcpp
+from PIL import Image, ImageOps
 from pypdf import PdfReader
 
 from kit.marks import CORNER, MM, PageCode, corners
@@ -68,11 +70,14 @@ def _answer(marks: list[Mark]) -> str | None:
     return ticked[0] if ticked else None
 
 
+Layout = tuple[list[tuple[float, float]], dict[int, list["Box"]]]  # page sizes, and tick boxes by page
+
+
 class Unreadable(Exception):
     """A page that cannot be read: no kitgen code, or corner squares that cannot be found."""
 
 
-def layout(pdf: Path) -> tuple[list[tuple[float, float]], dict[int, list[Box]]]:
+def layout(pdf: Path) -> Layout:
     """Each page's size and its tick boxes (radio options and check boxes), 1-based, from the kit's own
     fillable PDF: the positions the page was printed with."""
     reader = PdfReader(pdf)
@@ -89,9 +94,33 @@ def layout(pdf: Path) -> tuple[list[tuple[float, float]], dict[int, list[Box]]]:
     return sizes, dict(boxes)
 
 
-def read_page(image: np.ndarray, sizes: list[tuple[float, float]], boxes: dict[int, list[Box]]) -> Reading:
-    """What a grey image of one printed page shows: its code and a verdict for each of its tick boxes."""
+def images(path: Path, dpi: int = 200) -> Iterator[tuple[str, np.ndarray]]:
+    """Each page of a scan as a grey image, labelled for messages: a PDF's pages rasterised at ``dpi``,
+    or one photo or scanned image."""
+    if path.suffix.lower() == ".pdf":
+        import pypdfium2 as pdfium  # noqa: PLC0415
+
+        try:
+            document = pdfium.PdfDocument(path)
+        except pdfium.PdfiumError as exc:
+            raise Unreadable(f"not a PDF that can be read ({exc})") from None
+        for number, page in enumerate(document, 1):
+            yield f"page {number}", np.array(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+        return
+    try:
+        with Image.open(path) as image:
+            yield "", np.array(ImageOps.exif_transpose(image).convert("L"))
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise Unreadable(f"not an image that can be read ({exc})") from None
+
+
+def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Reading:
+    """What a grey image of one printed page shows: its code and a verdict for each of its tick boxes;
+    ``layout_of`` gives the printed document's layout for the code found (or raises Unreadable)."""
     code = _code(image)
+    sizes, boxes = layout_of(code)
+    if not 1 <= code.page <= len(sizes):
+        raise Unreadable(f"page {code.page} is not a page of that document")
     width, height = sizes[code.page - 1]
     to_image = _homography(image, width, height)
     page_boxes = boxes.get(code.page, [])

@@ -246,7 +246,7 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     if lacking:
         raise KitgenError(f"kit {manifest.kit_id} scores {lacking[0]}, which this library lacks; "
                           "pass the --config the kit was made with")
-    reader = Reader(manifest, library)
+    reader = Reader(manifest, library, kit_path if kit_path and kit_path.is_dir() else None)
     pdfs_first = sorted(inputs, key=lambda p: p.suffix.lower() != ".pdf")  # packets name the loop's kits
     order = {path: index for index, path in enumerate(inputs)}
     read = {path: reader.read(path) for path in pdfs_first}

@@ -23,6 +23,7 @@ from kit.models import Model
 from kit.parse import message
 
 MAX_SHEET_BYTES = 1024 * 1024  # a full panel's sheet is a few kB
+SCAN_SUFFIXES = (".png", ".jpg", ".jpeg")  # photos and single scanned pages; scanned PDFs are told apart by content
 Words = Annotated[str, StringConstraints(max_length=20_000)]
 Score = StrictInt | Annotated[str, StringConstraints(max_length=100)] | None  # checked against the scale, by line
 
@@ -96,20 +97,22 @@ class SheetFile(Model):
 class Reader:
     """Turns inputs into verdicts against the kit (or loop) being scored."""
 
-    def __init__(self, manifest: Manifest, library: Library) -> None:
-        self.manifest, self.library, self.rubric = manifest, library, library.rubric
+    def __init__(self, manifest: Manifest, library: Library, folder: Path | None = None) -> None:
+        self.manifest, self.library, self.rubric, self.folder = manifest, library, library.rubric, folder
         self.scale = len(library.rubric.scale)
         self.manifests: dict[str, Manifest] = {manifest.kit_id: manifest}  # kits of the loop seen so far
 
     def read(self, path: Path) -> list[Verdict | Screen]:
         suffix = path.suffix.lower()
+        if suffix in SCAN_SUFFIXES or (suffix == ".pdf" and _scanned(path)):
+            return self.scan(path)
         if suffix == ".pdf":
             return [self.packet(path)]
         if suffix in (".yaml", ".yml"):
             return self.yaml_sheet(path)
         if suffix == ".csv":
             return self.csv_sheet(path)
-        raise KitgenError(f"{path}: expected a filled packet (.pdf) or a score sheet (.yaml, .csv)")
+        raise KitgenError(f"{path}: expected a filled packet or a scan (.pdf, .png, .jpg) or a score sheet (.yaml, .csv)")
 
     def packet(self, path: Path) -> Verdict | Screen:
         """Ratings, recommendation, justification and red flags from a filled packet's form fields,
@@ -125,7 +128,10 @@ class Reader:
         if attached.kit_id in self.manifests and self.manifests[attached.kit_id] != attached:
             raise KitgenError(f"{path}: its manifest differs from kit {attached.kit_id}'s; it was edited")
         self.manifests[attached.kit_id] = attached
-        values = form_values(path)
+        return self._from_fields(path, attached, form_values(path))
+
+    def _from_fields(self, path: Path, attached: Manifest, values: dict[str, str]) -> Verdict | Screen:
+        """A verdict (or the prescreen's points) from one document's fields, filled in or read from a scan."""
         if any(name.startswith("p:") for name in values):
             return self._screen(path, attached.group, {k[2:]: v for k, v in values.items() if k.startswith("p:")},
                                 _raising(path))
@@ -147,6 +153,70 @@ class Reader:
             justification=(values.get("justification") or "").strip() or None,
             red_flags=tuple(sorted(name[5:] for name, value in values.items() if name.startswith("flag:") and value)),
         )
+
+    def scan(self, path: Path) -> list[Verdict | Screen]:
+        """Verdicts from scanned or photographed pages of this kit's packets and screener key, in any
+        order. A page that cannot be read, or an answer that is not certain, stops the scoring and is
+        listed: a person decides it, never a guess."""
+        if self.folder is None:
+            raise KitgenError(f"{path}: a scan carries no kit; pass --kit with the kit folder it was printed from")
+        try:
+            from kit import scan  # noqa: PLC0415 - the scanning extra: OpenCV, NumPy, zxing-cpp
+        except ImportError:
+            raise KitgenError(f"{path}: reading scans needs the scanning extra: pip install 'kitgen[scan]'") from None
+        documents, layouts = self.manifest.documents, {}
+
+        def layout_of(code: scan.PageCode) -> scan.Layout:
+            if code.kit_id != self.manifest.kit_id:
+                raise scan.Unreadable(f"a page of kit {code.kit_id}, not of kit {self.manifest.kit_id}; score it with its own --kit")
+            if not 0 <= code.document < len(documents) or documents[code.document] == "prescreen":
+                raise scan.Unreadable(f"document {code.document} of kit {code.kit_id} is not one that is scored")
+            if code.document not in layouts:
+                printed = self.folder / f"{documents[code.document]}.pdf"
+                if not printed.is_file():
+                    raise scan.Unreadable(f"the kit folder has no {printed.name}, which says where this page's boxes are")
+                layouts[code.document] = scan.layout(printed)
+                if not layouts[code.document][1]:
+                    raise scan.Unreadable(f"{printed} has no form fields (made with --no-forms), so its boxes "
+                                          "cannot be placed; make the kit again without --no-forms")
+            return layouts[code.document]
+
+        fields: dict[int, dict[str, str]] = {}
+        seen: dict[tuple[int, int], str] = {}
+        problems = []
+        try:
+            for label, image in scan.images(path):
+                problems += self._scanned_page(path, label, image, layout_of, fields, seen)
+        except scan.Unreadable as exc:  # the file itself, not one page of it
+            raise KitgenError(f"{path}: {exc}") from None
+        if problems:
+            raise InputError([Problem(path, None, problem) for problem in problems[:MAX_PROBLEMS]],
+                             more=max(0, len(problems) - MAX_PROBLEMS))
+        return [self._from_fields(path, self.manifest, values) for _, values in sorted(fields.items())]
+
+    def _scanned_page(self, path: Path, label: str, image: object, layout_of: Callable[..., object],
+                      fields: dict[int, dict[str, str]], seen: dict[tuple[int, int], str]) -> list[str]:
+        """Read one scanned page into ``fields`` (by document); what could not be read for certain."""
+        from kit import scan  # noqa: PLC0415
+
+        where = f"{label}: " if label else ""
+        try:
+            reading = scan.read_page(image, layout_of)  # type: ignore[arg-type]
+        except scan.Unreadable as exc:
+            return [f"{where}{exc}"]
+        document, page = reading.code.document, reading.code.page
+        if (document, page) in seen:
+            return [f"{where}the same page as {seen[document, page] or path.name} (page {page} of "
+                    f"{self.manifest.documents[document]}.pdf); give each page once"]
+        seen[document, page] = label
+        unsure = []
+        for name, answer in reading.answers().items():
+            if answer == scan.UNSURE:
+                unsure.append(f"{where}{name}: two ticks, or a mark neither clearly a tick nor clearly empty; "
+                              "check the paper and type this packet's ratings in a score sheet (score --template)")
+            elif answer is not None:
+                fields.setdefault(document, {})[name] = answer
+        return unsure
 
     def yaml_sheet(self, path: Path) -> list[Verdict | Screen]:
         from kit.parse import parse_yaml  # noqa: PLC0415
@@ -352,3 +422,14 @@ def blank_sheet(manifest: Manifest, library: Library) -> str:
         *(f"  {qid}:" for qid in manifest.questions),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _scanned(path: Path) -> bool:
+    """Whether a PDF is a scan (pages as images, no kitgen manifest) rather than a filled packet."""
+    from kit.manifest import MANIFEST_NAME  # noqa: PLC0415
+    from kit.pdfread import attachment  # noqa: PLC0415 - only readers of PDFs pay for pypdf
+
+    try:
+        return attachment(path, MANIFEST_NAME) is None
+    except KitgenError:
+        return False  # unreadable as a PDF: the packet reader says why

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from PIL import Image
 
 pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
 
@@ -52,7 +55,7 @@ def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int,
         if chosen:
             tick(image, chosen, sizes[page - 1][1], dpi, rng.choice(["tick", "cross", "filled"]), rng)
         truth[field] = chosen.value if chosen else None
-    reading = read_page(degrade(image, rng, photo=photo), sizes, boxes)
+    reading = read_page(degrade(image, rng, photo=photo), lambda code: (sizes, boxes))
     assert reading.code.page == page and reading.code.document == 0
     assert reading.answers() == truth
 
@@ -65,11 +68,11 @@ def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
     height = sizes[page - 1][1]
     tick(image, question[0], height, 200)
     tick(image, question[2], height, 200)
-    answers = read_page(np.array(image), sizes, boxes).answers()
+    answers = read_page(np.array(image), lambda code: (sizes, boxes)).answers()
     assert answers[question[0].field] == UNSURE
     image = render(pdf, page, 200)
     tick(image, question[1], height, 200, "faint")
-    answer = read_page(np.array(image), sizes, boxes).answers()[question[1].field]
+    answer = read_page(np.array(image), lambda code: (sizes, boxes)).answers()[question[1].field]
     assert answer in (None, UNSURE)  # a faint stroke is never read as a rating
 
 
@@ -77,8 +80,60 @@ def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
     pdf, sizes, boxes = packet
     image = np.array(render(pdf, min(boxes), 150))
     with pytest.raises(Unreadable, match="no kitgen page code"):
-        read_page(image[: image.shape[0] // 2], sizes, boxes)  # the code is at the foot of the page
+        read_page(image[: image.shape[0] // 2], lambda code: (sizes, boxes))  # the code is at the foot of the page
     covered = image.copy()
     covered[: image.shape[0] // 8, : image.shape[1] // 8] = 255  # a corner torn off
     with pytest.raises(Unreadable, match="corner squares"):
-        read_page(covered, sizes, boxes)
+        read_page(covered, lambda code: (sizes, boxes))
+
+
+@pytest.mark.slow
+def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_path: Path) -> None:
+    assert run("--role", "cv-engineer", "--level", "senior", "--interviewer", "Grace Hopper", "--out", tmp_path).exit_code == 0
+    kit = tmp_path / "cv-engineer-senior"
+    pdf = kit / "interviewer.pdf"
+    sizes, boxes = layout(pdf)
+    rng = random.Random(7)
+    ratings, pages = {}, []
+    for page in sorted(boxes):
+        image = render(pdf, page, 200)
+        for field, options in groups(boxes[page]).items():
+            if not field.startswith("flag:"):
+                chosen = rng.choice(options)
+                tick(image, chosen, sizes[page - 1][1], 200, rng.choice(["tick", "cross", "filled"]), rng)
+                ratings[field] = int(chosen.value)
+        pages.append(Image.fromarray(degrade(image, rng)))
+    scan = tmp_path / "scan.pdf"
+    pages.reverse()  # a stack scanned in any order
+    pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=200)
+    scanned = run("score", "--kit", kit, scan, "--out", tmp_path / "from-scan")
+    assert scanned.exit_code == 0, scanned.output
+    sheet = tmp_path / "typed.yaml"
+    sheet.write_text(yaml.safe_dump({
+        "kit_id": yaml.safe_load((kit / "kit.yaml").read_text())["kit_id"], "interviewer": "Grace Hopper",
+        "recommendation": ratings.pop("recommendation"), "ratings": {k[2:]: v for k, v in ratings.items()}}))
+    typed = run("score", "--kit", kit, sheet, "--out", tmp_path / "typed")
+    assert typed.exit_code == 0, typed.output
+    from_scan = json.loads((tmp_path / "from-scan" / "scores.json").read_text())
+    from_sheet = json.loads((tmp_path / "typed" / "scores.json").read_text())
+    assert [i.pop("source") for i in from_scan["interviewers"]] == [str(scan)]  # the one thing that differs
+    assert [i.pop("source") for i in from_sheet["interviewers"]] == [str(sheet)]
+    assert from_scan == from_sheet and from_scan["interviewers"][0]["name"] == "Grace Hopper"
+
+
+@pytest.mark.slow
+def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path: Path) -> None:
+    assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
+    kit = tmp_path / "nlp-engineer-junior"
+    sizes, boxes = layout(kit / "interviewer.pdf")
+    page = min(boxes)
+    image = render(kit / "interviewer.pdf", page, 200)
+    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    tick(image, question[0], sizes[page - 1][1], 200)
+    tick(image, question[3], sizes[page - 1][1], 200)
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(degrade(image, random.Random(3), photo=True)).save(photo)
+    result = run("score", "--kit", kit, photo, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{photo}: {question[0].field}: two ticks" in result.stderr
+    assert not (tmp_path / "out").exists()
