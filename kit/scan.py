@@ -30,6 +30,7 @@ INNER = 0.55  # the share of a box's side measured, centred: clear of its printe
 TICKED = 0.12  # ink above the page's empty boxes: at least this share of the inner area is ticked...
 EMPTY = 0.04  # ...at most this share is empty; in between is unsure
 UNSURE = "unsure"
+MAX_PAGE = 20 * 72  # points: no paper a packet is printed on is longer than 20 inches
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def images(path: Path, dpi: int = 200) -> Iterator[tuple[str, np.ndarray]]:
         except pdfium.PdfiumError as exc:
             raise Unreadable(f"not a PDF that can be read ({exc})") from None
         for number, page in enumerate(document, 1):
+            if max(page.get_size()) > MAX_PAGE:
+                raise Unreadable(f"page {number} is {max(page.get_size()) / 72:.0f} inches long; a scan is of paper")
             yield f"page {number}", np.array(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
         return
     try:

@@ -137,3 +137,18 @@ def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path:
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{photo}: {question[0].field}: two ticks" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tmp_path: Path) -> None:
+    import pikepdf
+
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not an image at all")
+    huge = tmp_path / "huge.pdf"
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(14000, 14000))  # 194 inches: rendering it would take gigabytes
+        pdf.save(huge)
+    for path, message in ((junk, "not an image that can be read"), (huge, "194 inches long")):
+        result = run("score", "--kit", senior_kit, path, "--out", tmp_path / "out")
+        assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
+        assert not (tmp_path / "out").exists()
