@@ -40,6 +40,7 @@ def main() -> None:
         rng = random.Random(options.seed)
         tally: dict[str, Counter[str]] = defaultdict(Counter)
         reading_seconds = 0.0
+        reasons: Counter[str] = Counter()
         for n in range(options.pages):
             page, dpi, photo = rng.choice(sorted(boxes)), rng.choice([150, 200, 300]), n % 3 == 0
             kind = f"{'phone' if photo else 'scanner'} {dpi} dpi"
@@ -57,8 +58,9 @@ def main() -> None:
             start = time.perf_counter()
             try:
                 answers = read_page(scan, lambda code: (sizes, boxes)).answers()
-            except Unreadable:
+            except Unreadable as exc:
                 tally[kind]["unreadable page"] += 1
+                reasons[str(exc)] += 1
                 continue
             finally:
                 reading_seconds += time.perf_counter() - start
@@ -72,6 +74,8 @@ def main() -> None:
             answers = t["right"] + t["unsure"] + t["WRONG"]
             print(f"  {kind:<18} {t['right']:5} / {t['unsure']:3} / {t['WRONG']:3} of {answers:5}"
                   f"   accuracy {t['right'] / max(answers, 1):.4f}   unreadable {t['unreadable page']}")
+        for reason, count in reasons.most_common():
+            print(f"  unreadable: {reason} ({count})")
         print(f"  reading alone: {options.pages / reading_seconds * 60:.0f} pages a minute on one core")
 
 

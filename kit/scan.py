@@ -78,6 +78,10 @@ class Unreadable(Exception):
     """A page that cannot be read: no kitgen code, or corner squares that cannot be found."""
 
 
+class NoCode(Unreadable):
+    """A page without a kitgen page code: not a kitgen page, or one too damaged to say which."""
+
+
 def layout(pdf: Path) -> Layout:
     """Each page's size and its tick boxes (radio options and check boxes), 1-based, from the kit's own
     fillable PDF: the positions the page was printed with."""
@@ -137,7 +141,7 @@ def _code(image: np.ndarray) -> PageCode:
     for found in zxingcpp.read_barcodes(image):
         if code := PageCode.parse(found.text):
             return code
-    raise Unreadable("no kitgen page code found")
+    raise NoCode("no kitgen page code found")
 
 
 def _homography(image: np.ndarray, width: float, height: float) -> np.ndarray:
@@ -160,8 +164,8 @@ def _squares(image: np.ndarray, printed: np.ndarray, width: float) -> np.ndarray
     blobs = []
     for contour in contours:
         area = cv2.contourArea(contour)
-        x, y, w, h = cv2.boundingRect(contour)
-        if 0.2 * expected < area < 3 * expected and 0.6 < w / h < 1.6 and area > 0.8 * w * h:
+        _, (w, h), _ = cv2.minAreaRect(contour)  # turned with the page, unlike an upright bounding box
+        if 0.2 * expected < area < 3 * expected and 0.6 < w / max(h, 1) < 1.6 and area > 0.8 * w * h:
             moments = cv2.moments(contour)
             blobs.append((moments["m10"] / moments["m00"], moments["m01"] / moments["m00"], area))
     height_px, width_px = image.shape

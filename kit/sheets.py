@@ -185,23 +185,33 @@ class Reader:
         seen: dict[tuple[int, int], str] = {}
         problems = []
         try:
-            for label, image in scan.images(path):
-                problems += self._scanned_page(path, label, image, layout_of, fields, seen)
+            for label, image in scan.images(path):  # pages without a code (cover, reference card) are passed over
+                problems += self._scanned_page(path, label, image, layout_of, fields, seen) or []
         except scan.Unreadable as exc:  # the file itself, not one page of it
             raise KitgenError(f"{path}: {exc}") from None
+        if not seen and not problems:
+            raise KitgenError(f"{path}: neither a filled kitgen packet (no kit manifest attached) nor a scan of one "
+                              "(no page shows a kitgen page code)")
+        for document in sorted({d for d, _ in seen}):  # a page whose code could not be read is not passed over
+            read = {page for d, page in seen if d == document}
+            problems += [f"page {page} of {documents[document]}.pdf has boxes to tick but is not in the scan, or its "
+                         "code cannot be read; give every such page" for page in sorted(set(layouts[document][1]) - read)]
         if problems:
             raise InputError([Problem(path, None, problem) for problem in problems[:MAX_PROBLEMS]],
                              more=max(0, len(problems) - MAX_PROBLEMS))
         return [self._from_fields(path, self.manifest, values) for _, values in sorted(fields.items())]
 
     def _scanned_page(self, path: Path, label: str, image: object, layout_of: Callable[..., object],
-                      fields: dict[int, dict[str, str]], seen: dict[tuple[int, int], str]) -> list[str]:
-        """Read one scanned page into ``fields`` (by document); what could not be read for certain."""
+                      fields: dict[int, dict[str, str]], seen: dict[tuple[int, int], str]) -> list[str] | None:
+        """Read one scanned page into ``fields`` (by document); what could not be read for certain, or
+        None for a page without a kitgen page code."""
         from kit import scan  # noqa: PLC0415
 
         where = f"{label}: " if label else ""
         try:
             reading = scan.read_page(image, layout_of)  # type: ignore[arg-type]
+        except scan.NoCode:
+            return None
         except scan.Unreadable as exc:
             return [f"{where}{exc}"]
         document, page = reading.code.document, reading.code.page

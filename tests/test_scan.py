@@ -136,6 +136,8 @@ def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path:
     result = run("score", "--kit", kit, photo, "--out", tmp_path / "out")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{photo}: {question[0].field}: two ticks" in result.stderr
+    missing = sorted(boxes)[1]  # one photo of one page: the packet's other pages with boxes are not passed over
+    assert f"{photo}: page {missing} of interviewer.pdf has boxes to tick but is not in the scan" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
