@@ -267,7 +267,8 @@ def init_command(folder: Path) -> None:
 @click.pass_obj
 def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | None, template: bool,
                   out: Path | None, force: bool) -> None:
-    """Score filled packets (.pdf) or typed-up paper score sheets (.yaml, .csv) of one candidate's kit.
+    """Score filled packets (.pdf), scans or photos of printed ones (.pdf, .png, .jpg; with --kit and the
+    scanning extra) or typed-up paper score sheets (.yaml, .csv) of one candidate's kit.
 
     Writes debrief.pdf, scores.json and scores.csv and prints a summary; the inputs are never changed.
     """

@@ -238,7 +238,7 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
         raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
     _refuse_repeats(inputs)
     if kit_path is None and inputs[0].suffix.lower() != ".pdf":
-        raise KitgenError(f"{inputs[0]}: a score sheet does not carry its kit; pass --kit with the kit folder")
+        raise KitgenError(f"{inputs[0]}: a score sheet or a scan does not carry its kit; pass --kit with the kit folder")
     manifest = read_manifest(kit_path or inputs[0])
     known = {c.id for c in library.rubric.competencies}
     lacking = [f"role {manifest.role!r}"] if manifest.role not in library.roles else []
