@@ -69,9 +69,19 @@ def add_marks(pdf: bytes, codes: dict[int, PageCode]) -> bytes:
     return out.getvalue()
 
 
+def code_centre(width: float, height: float, code: PageCode) -> tuple[float, float]:
+    """Where the centre of ``code``'s QR code is printed, in PDF points from the bottom left."""
+    side = len(_matrix(code)) * MODULE * MM
+    return width / 2, QR_BOTTOM * MM + side / 2
+
+
+def _matrix(code: PageCode) -> list[bytearray]:
+    return segno.make_qr(code.text(), error="m").matrix
+
+
 def _drawing(width: float, height: float, code: PageCode) -> bytes:
-    """The marks as one filled path, black, outside the document's structure (an artifact)."""
-    matrix = segno.make_qr(code.text(), error="m").matrix
+    """The marks as filled paths, black, outside the document's structure (an artifact)."""
+    matrix = _matrix(code)
     module = MODULE * MM
     left = (width - len(matrix) * module) / 2
     top = QR_BOTTOM * MM + len(matrix) * module

@@ -23,7 +23,7 @@ import zxingcpp
 from PIL import Image, ImageOps
 from pypdf import PdfReader
 
-from kit.marks import CORNER, MM, PageCode, corners
+from kit.marks import CORNER, MM, PageCode, code_centre, corners
 
 INK = 0.6  # a pixel darker than this share of the paper around its box is ink
 INNER = 0.55  # the share of a box's side measured, centred: clear of its printed outline
@@ -124,12 +124,16 @@ def images(path: Path, dpi: int = 200) -> Iterator[tuple[str, np.ndarray]]:
 def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Reading:
     """What a grey image of one printed page shows: its code and a verdict for each of its tick boxes;
     ``layout_of`` gives the printed document's layout for the code found (or raises Unreadable)."""
-    code = _code(image)
+    code, image, centre = _upright(image)
     sizes, boxes = layout_of(code)
     if not 1 <= code.page <= len(sizes):
         raise Unreadable(f"page {code.page} is not a page of that document")
     width, height = sizes[code.page - 1]
     to_image = _homography(image, width, height)
+    x, y = code_centre(width, height, code)
+    printed = cv2.perspectiveTransform(np.float32([[(x, height - y)]]), to_image)[0, 0]
+    if np.linalg.norm(printed - centre) > 5 * MM * image.shape[1] / width:  # a wrong corner matched: never read on
+        raise Unreadable("the corner squares and the page's code do not agree on where the page lies; scan it again")
     page_boxes = boxes.get(code.page, [])
     inks = [_ink(image, to_image, box, height) for box in page_boxes]
     paper = float(np.median(inks)) if inks else 0.0  # most boxes on a page are empty
@@ -137,10 +141,23 @@ def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Rea
     return Reading(code, marks)
 
 
-def _code(image: np.ndarray) -> PageCode:
+def _upright(image: np.ndarray) -> tuple[PageCode, np.ndarray, np.ndarray]:
+    """The page's code, the image turned by quarter turns so that the code (and so the page) is
+    upright, and the code's centre in that image."""
+    code, found = _find_code(image)
+    turns = round(found.orientation / 90) % 4
+    if turns:
+        image = np.ascontiguousarray(np.rot90(image, turns))
+        code, found = _find_code(image)
+    corners_ = found.position
+    points = [corners_.top_left, corners_.top_right, corners_.bottom_right, corners_.bottom_left]
+    return code, image, np.float32([(p.x, p.y) for p in points]).mean(axis=0)
+
+
+def _find_code(image: np.ndarray) -> tuple[PageCode, zxingcpp.Barcode]:
     for found in zxingcpp.read_barcodes(image):
         if code := PageCode.parse(found.text):
-            return code
+            return code, found
     raise NoCode("no kitgen page code found")
 
 

@@ -60,6 +60,17 @@ def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int,
     assert reading.answers() == truth
 
 
+@pytest.mark.parametrize("turns", [1, 2, 3], ids=["quarter", "upside-down", "three-quarters"])
+def test_a_page_fed_turned_reads_as_upright(packet, turns: int) -> None:
+    pdf, sizes, boxes = packet
+    page = min(boxes)
+    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    image = render(pdf, page, 150)
+    tick(image, question[1], sizes[page - 1][1], 150)
+    turned = np.ascontiguousarray(np.rot90(degrade(image, random.Random(turns)), turns))
+    assert read_page(turned, lambda code: (sizes, boxes)).answers()[question[1].field] == question[1].value
+
+
 def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
     pdf, sizes, boxes = packet
     page = min(boxes)
