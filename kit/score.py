@@ -250,7 +250,8 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     pdfs_first = sorted(inputs, key=lambda p: p.suffix.lower() != ".pdf")  # packets name the loop's kits
     order = {path: index for index, path in enumerate(inputs)}
     read = {path: reader.read(path) for path in pdfs_first}
-    debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]])
+    debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]]
+                     + reader.scanned())
     folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
     _refuse_inputs_as_outputs(folder, inputs)
     output.prepare(folder, list(OUTPUTS), force)

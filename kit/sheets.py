@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StrictInt, StringConstraints, ValidationError, model_validator
 
@@ -21,6 +21,10 @@ from kit.library import Library
 from kit.manifest import NAME_LENGTH, Manifest, read_manifest
 from kit.models import Model
 from kit.parse import message
+
+if TYPE_CHECKING:
+    from kit.marks import PageCode
+    from kit.scan import Layout
 
 MAX_SHEET_BYTES = 1024 * 1024  # a full panel's sheet is a few kB
 SCAN_SUFFIXES = (".png", ".jpg", ".jpeg")  # photos and single scanned pages; scanned PDFs are told apart by content
@@ -99,6 +103,10 @@ class Reader:
 
     def __init__(self, manifest: Manifest, library: Library, folder: Path | None = None) -> None:
         self.manifest, self.library, self.rubric, self.folder = manifest, library, library.rubric, folder
+        self._layouts: dict[int, Layout] = {}  # scanned documents: where their boxes are,
+        self._seen: dict[tuple[int, int], tuple[Path, str]] = {}  # which file holds each page read,
+        self._fields: dict[int, dict[str, str]] = {}  # the answers read,
+        self._unsure: list[Problem] = []  # and what could not be read for certain
         self.scale = len(library.rubric.scale)
         self.manifests: dict[str, Manifest] = {manifest.kit_id: manifest}  # kits of the loop seen so far
 
@@ -155,78 +163,89 @@ class Reader:
         )
 
     def scan(self, path: Path) -> list[Verdict | Screen]:
-        """Verdicts from scanned or photographed pages of this kit's packets and screener key, in any
-        order. A page that cannot be read, or an answer that is not certain, stops the scoring and is
-        listed: a person decides it, never a guess."""
+        """Read the scanned or photographed pages in ``path`` (this kit's packets and screener key, any
+        order, any way up); their verdicts come from ``scanned`` once every input is read, since one
+        packet's pages may be spread over several photos."""
         if self.folder is None:
             raise KitgenError(f"{path}: a scan carries no kit; pass --kit with the kit folder it was printed from")
         try:
             from kit import scan  # noqa: PLC0415 - the scanning extra: OpenCV, NumPy, zxing-cpp
         except ImportError:
             raise KitgenError(f"{path}: reading scans needs the scanning extra: pip install 'kitgen[scan]'") from None
-        documents, layouts = self.manifest.documents, {}
-
-        def layout_of(code: scan.PageCode) -> scan.Layout:
-            if code.kit_id != self.manifest.kit_id:
-                raise scan.Unreadable(f"a page of kit {code.kit_id}, not of kit {self.manifest.kit_id}; score it with its own --kit")
-            if not 0 <= code.document < len(documents) or documents[code.document] == "prescreen":
-                raise scan.Unreadable(f"document {code.document} of kit {code.kit_id} is not one that is scored")
-            if code.document not in layouts:
-                printed = self.folder / f"{documents[code.document]}.pdf"
-                if not printed.is_file():
-                    raise scan.Unreadable(f"the kit folder has no {printed.name}, which says where this page's boxes are")
-                layouts[code.document] = scan.layout(printed)
-                if not layouts[code.document][1]:
-                    raise scan.Unreadable(f"{printed} has no form fields (made with --no-forms), so its boxes "
-                                          "cannot be placed; make the kit again without --no-forms")
-            return layouts[code.document]
-
-        fields: dict[int, dict[str, str]] = {}
-        seen: dict[tuple[int, int], str] = {}
-        problems = []
+        before = (len(self._seen), len(self._unsure))
         try:
             for label, image in scan.images(path):  # pages without a code (cover, reference card) are passed over
-                problems += self._scanned_page(path, label, image, layout_of, fields, seen) or []
+                self._scanned_page(path, label, image)
         except scan.Unreadable as exc:  # the file itself, not one page of it
             raise KitgenError(f"{path}: {exc}") from None
-        if not seen and not problems:
+        if (len(self._seen), len(self._unsure)) == before:
             raise KitgenError(f"{path}: neither a filled kitgen packet (no kit manifest attached) nor a scan of one "
                               "(no page shows a kitgen page code)")
-        for document in sorted({d for d, _ in seen}):  # a page whose code could not be read is not passed over
-            read = {page for d, page in seen if d == document}
-            problems += [f"page {page} of {documents[document]}.pdf has boxes to tick but is not in the scan, or its "
-                         "code cannot be read; give every such page" for page in sorted(set(layouts[document][1]) - read)]
-        if problems:
-            raise InputError([Problem(path, None, problem) for problem in problems[:MAX_PROBLEMS]],
-                             more=max(0, len(problems) - MAX_PROBLEMS))
-        return [self._from_fields(path, self.manifest, values) for _, values in sorted(fields.items())]
+        return []
 
-    def _scanned_page(self, path: Path, label: str, image: object, layout_of: Callable[..., object],
-                      fields: dict[int, dict[str, str]], seen: dict[tuple[int, int], str]) -> list[str] | None:
-        """Read one scanned page into ``fields`` (by document); what could not be read for certain, or
-        None for a page without a kitgen page code."""
+    def scanned(self) -> list[Verdict | Screen]:
+        """One verdict per document read from scans, all inputs together; refused, every page and answer
+        listed, if anything could not be read for certain or a page with boxes to tick is missing."""
+        documents = self.manifest.documents
+        unsure = list(self._unsure)
+        for document in sorted({d for d, _ in self._seen}):  # a page whose code could not be read is not passed over
+            read = {page for d, page in self._seen if d == document}
+            source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
+            unsure += [Problem(source, None, f"page {page} of {documents[document]}.pdf has boxes to tick but is "
+                               "not among the scans, or its code cannot be read; give every such page")
+                       for page in sorted(set(self._layouts[document][1]) - read)]
+        if unsure:
+            raise InputError(unsure[:MAX_PROBLEMS], more=max(0, len(unsure) - MAX_PROBLEMS))
+        return [self._from_fields(self._seen[min((d, p) for d, p in self._seen if d == document)][0], self.manifest,
+                                  values) for document, values in sorted(self._fields.items())]
+
+    def _layout_of(self, code: PageCode) -> Layout:
+        """Where a scanned page's boxes are: from the kit folder's own PDF of the document its code names."""
+        from kit import scan  # noqa: PLC0415
+
+        documents = self.manifest.documents
+        if code.kit_id != self.manifest.kit_id:
+            raise scan.Unreadable(f"a page of kit {code.kit_id}, not of kit {self.manifest.kit_id}; score it with its own --kit")
+        if not 0 <= code.document < len(documents) or documents[code.document] == "prescreen":
+            raise scan.Unreadable(f"document {code.document} of kit {code.kit_id} is not one that is scored")
+        if code.document not in self._layouts:
+            printed = self.folder / f"{documents[code.document]}.pdf"  # type: ignore[operator]
+            if not printed.is_file():
+                raise scan.Unreadable(f"the kit folder has no {printed.name}, which says where this page's boxes are")
+            found = scan.layout(printed)
+            if not found[1]:
+                raise scan.Unreadable(f"{printed} has no form fields (made with --no-forms), so its boxes "
+                                      "cannot be placed; make the kit again without --no-forms")
+            self._layouts[code.document] = found
+        return self._layouts[code.document]
+
+    def _scanned_page(self, path: Path, label: str, image: object) -> None:
+        """Read one scanned page into the fields of its document; what cannot be read for certain is kept
+        to be listed; a page without a kitgen code is passed over."""
         from kit import scan  # noqa: PLC0415
 
         where = f"{label}: " if label else ""
         try:
-            reading = scan.read_page(image, layout_of)  # type: ignore[arg-type]
+            reading = scan.read_page(image, self._layout_of)  # type: ignore[arg-type]
         except scan.NoCode:
-            return None
+            return
         except scan.Unreadable as exc:
-            return [f"{where}{exc}"]
+            self._unsure.append(Problem(path, None, f"{where}{exc}"))
+            return
         document, page = reading.code.document, reading.code.page
-        if (document, page) in seen:
-            return [f"{where}the same page as {seen[document, page] or path.name} (page {page} of "
-                    f"{self.manifest.documents[document]}.pdf); give each page once"]
-        seen[document, page] = label
-        unsure = []
+        if (document, page) in self._seen:
+            first, first_label = self._seen[document, page]
+            self._unsure.append(Problem(path, None, f"{where}the same page as {first.name} {first_label} (page {page} "
+                                        f"of {self.manifest.documents[document]}.pdf); give each page once"))
+            return
+        self._seen[document, page] = (path, label)
         for name, answer in reading.answers().items():
             if answer == scan.UNSURE:
-                unsure.append(f"{where}{name}: two ticks, or a mark neither clearly a tick nor clearly empty; "
-                              "check the paper and type this packet's ratings in a score sheet (score --template)")
+                self._unsure.append(Problem(path, None, f"{where}{name}: two ticks, or a mark neither clearly a tick "
+                                            "nor clearly empty; check the paper and type this packet's ratings in a "
+                                            "score sheet (score --template)"))
             elif answer is not None:
-                fields.setdefault(document, {})[name] = answer
-        return unsure
+                self._fields.setdefault(document, {})[name] = answer
 
     def yaml_sheet(self, path: Path) -> list[Verdict | Screen]:
         from kit.parse import parse_yaml  # noqa: PLC0415

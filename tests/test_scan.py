@@ -148,7 +148,7 @@ def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path:
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{photo}: {question[0].field}: two ticks" in result.stderr
     missing = sorted(boxes)[1]  # one photo of one page: the packet's other pages with boxes are not passed over
-    assert f"{photo}: page {missing} of interviewer.pdf has boxes to tick but is not in the scan" in result.stderr
+    assert f"{photo}: page {missing} of interviewer.pdf has boxes to tick but is not among the scans" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -165,3 +165,30 @@ def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tm
         result = run("score", "--kit", senior_kit, path, "--out", tmp_path / "out")
         assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
         assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_scanned_screener_key_gives_the_points_typed_in_a_sheet(run, tmp_path: Path) -> None:
+    assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
+    kit = tmp_path / "nlp-engineer-junior"
+    sizes, boxes = layout(kit / "screener.pdf")
+    rng, points, photos = random.Random(11), {}, []
+    for page in sorted(boxes):
+        image = render(kit / "screener.pdf", page, 200)
+        for field, options in groups(boxes[page]).items():
+            chosen = rng.choice(options)
+            tick(image, chosen, sizes[page - 1][1], 200, "tick", rng)
+            points[field[2:]] = int(chosen.value)
+        photos.append(tmp_path / f"key-{page}.jpg")
+        Image.fromarray(degrade(image, rng, photo=True)).save(photos[-1])
+    scanned = run("score", "--kit", kit, *photos, "--out", tmp_path / "from-scan")
+    assert scanned.exit_code == 0, scanned.output
+    sheet = tmp_path / "points.yaml"
+    sheet.write_text(yaml.safe_dump({"kit_id": yaml.safe_load((kit / "kit.yaml").read_text())["kit_id"],
+                                     "interviewer": "Screener", "points": points}))
+    typed = run("score", "--kit", kit, sheet, "--out", tmp_path / "typed")
+    assert typed.exit_code == 0, typed.output
+    from_scan = json.loads((tmp_path / "from-scan" / "scores.json").read_text())["prescreen"]
+    from_sheet = json.loads((tmp_path / "typed" / "scores.json").read_text())["prescreen"]
+    assert (from_scan.pop("source"), from_sheet.pop("source")) == (str(photos[0]), str(sheet))
+    assert from_scan == from_sheet and from_scan["points"] == points  # one key, photographed page by page
