@@ -25,7 +25,7 @@ from kit.manifest import People  # noqa: E402
 from kit.pipeline import Request, make_kit  # noqa: E402
 from kit.scan import UNSURE, Unreadable, layout, read_page  # noqa: E402
 from kit.validate import load_library  # noqa: E402
-from tests.scans import degrade, render, tick  # noqa: E402
+from tests.scans import degrade, mark_page, render  # noqa: E402
 
 
 def main() -> None:
@@ -45,15 +45,7 @@ def main() -> None:
             page, dpi, photo = rng.choice(sorted(boxes)), rng.choice([150, 200, 300]), n % 3 == 0
             kind = f"{'phone' if photo else 'scanner'} {dpi} dpi"
             image = render(pdf, page, dpi)
-            groups: dict[str, list] = defaultdict(list)
-            for box in boxes[page]:
-                groups[box.field].append(box)
-            truth = {}
-            for field, options_ in groups.items():
-                chosen = rng.choice(options_) if rng.random() < 0.7 else None
-                if chosen:
-                    tick(image, chosen, sizes[page - 1][1], dpi, rng.choice(["tick", "cross", "filled"]), rng)
-                truth[field] = chosen.value if chosen else None
+            truth = mark_page(image, boxes[page], sizes[page - 1][1], dpi, rng)
             scan = degrade(image, rng, photo=photo)
             start = time.perf_counter()
             try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections import defaultdict
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,27 @@ def render(pdf: Path, page: int, dpi: int) -> Image.Image:
     """Page ``page`` (1-based) as a grey image at ``dpi``, as printed (form fields drawn as on paper)."""
     document = pdfium.PdfDocument(pdf)
     return document[page - 1].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+
+
+def by_field(boxes: list[Box]) -> dict[str, list[Box]]:
+    """A page's boxes by the field they answer (a radio group's options, or one check box)."""
+    found: dict[str, list[Box]] = defaultdict(list)
+    for box in boxes:
+        found[box.field].append(box)
+    return found
+
+
+def mark_page(image: Image.Image, boxes: list[Box], page_height: float, dpi: int, rng: random.Random,
+              blank: float = 0.3) -> dict[str, str | None]:
+    """Mark one box of each field with a tick, a cross or a filled circle, leaving a ``blank`` share of
+    fields empty; the answer each field should read as."""
+    truth = {}
+    for field, options in by_field(boxes).items():
+        chosen = rng.choice(options) if rng.random() < 1 - blank else None
+        if chosen:
+            tick(image, chosen, page_height, dpi, rng.choice(["tick", "cross", "filled"]), rng)
+        truth[field] = chosen.value if chosen else None
+    return truth
 
 
 def tick(image: Image.Image, box: Box, page_height: float, dpi: int, kind: str = "tick", rng: random.Random | None = None) -> None:

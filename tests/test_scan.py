@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from PIL import Image
 pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
 
 from kit.scan import UNSURE, Box, Unreadable, layout, read_page  # noqa: E402
-from tests.scans import degrade, render, tick  # noqa: E402
+from tests.scans import by_field, degrade, mark_page, render, tick  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +23,14 @@ def packet(senior_kit: Path) -> tuple[Path, list[tuple[float, float]], dict[int,
     return (pdf, *layout(pdf))
 
 
-def groups(boxes: list[Box]) -> dict[str, list[Box]]:
-    found: dict[str, list[Box]] = defaultdict(list)
-    for box in boxes:
-        found[box.field].append(box)
-    return found
-
-
 def test_the_kits_own_pdf_says_where_every_box_is(packet) -> None:
     _, sizes, boxes = packet
     scorecard = max(boxes, key=lambda page: len(boxes[page]))
-    assert any(field.startswith("c:") for field in groups(boxes[scorecard]))  # competency ratings
+    assert any(field.startswith("c:") for field in by_field(boxes[scorecard]))  # competency ratings
     for page, page_boxes in boxes.items():
         width, height = sizes[page - 1]
         assert all(0 < b.rect[0] < b.rect[2] < width and 0 < b.rect[1] < b.rect[3] < height for b in page_boxes)
-    question = groups(boxes[min(boxes)])
+    question = by_field(boxes[min(boxes)])
     assert [b.value for b in next(v for k, v in question.items() if k.startswith("q:"))] == ["1", "2", "3", "4"]
 
 
@@ -49,12 +41,7 @@ def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int,
     rng = random.Random(seed)
     page = rng.choice(sorted(boxes))
     image = render(pdf, page, dpi)
-    truth = {}
-    for field, options in groups(boxes[page]).items():
-        chosen = rng.choice([*options, None])
-        if chosen:
-            tick(image, chosen, sizes[page - 1][1], dpi, rng.choice(["tick", "cross", "filled"]), rng)
-        truth[field] = chosen.value if chosen else None
+    truth = mark_page(image, boxes[page], sizes[page - 1][1], dpi, rng)
     reading = read_page(degrade(image, rng, photo=photo), lambda code: (sizes, boxes))
     assert reading.code.page == page and reading.code.document == 0
     assert reading.answers() == truth
@@ -64,7 +51,7 @@ def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int,
 def test_a_page_fed_turned_reads_as_upright(packet, turns: int) -> None:
     pdf, sizes, boxes = packet
     page = min(boxes)
-    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
     image = render(pdf, page, 150)
     tick(image, question[1], sizes[page - 1][1], 150)
     turned = np.ascontiguousarray(np.rot90(degrade(image, random.Random(turns)), turns))
@@ -74,7 +61,7 @@ def test_a_page_fed_turned_reads_as_upright(packet, turns: int) -> None:
 def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
     pdf, sizes, boxes = packet
     page = min(boxes)
-    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
     image = render(pdf, page, 200)
     height = sizes[page - 1][1]
     tick(image, question[0], height, 200)
@@ -108,7 +95,7 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     ratings, pages = {}, []
     for page in sorted(boxes):
         image = render(pdf, page, 200)
-        for field, options in groups(boxes[page]).items():
+        for field, options in by_field(boxes[page]).items():
             if not field.startswith("flag:"):
                 chosen = rng.choice(options)
                 tick(image, chosen, sizes[page - 1][1], 200, rng.choice(["tick", "cross", "filled"]), rng)
@@ -139,7 +126,7 @@ def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path:
     sizes, boxes = layout(kit / "interviewer.pdf")
     page = min(boxes)
     image = render(kit / "interviewer.pdf", page, 200)
-    question = next(v for k, v in groups(boxes[page]).items() if k.startswith("q:"))
+    question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
     tick(image, question[0], sizes[page - 1][1], 200)
     tick(image, question[3], sizes[page - 1][1], 200)
     photo = tmp_path / "photo.jpg"
@@ -175,7 +162,7 @@ def test_a_scanned_screener_key_gives_the_points_typed_in_a_sheet(run, tmp_path:
     rng, points, photos = random.Random(11), {}, []
     for page in sorted(boxes):
         image = render(kit / "screener.pdf", page, 200)
-        for field, options in groups(boxes[page]).items():
+        for field, options in by_field(boxes[page]).items():
             chosen = rng.choice(options)
             tick(image, chosen, sizes[page - 1][1], 200, "tick", rng)
             points[field[2:]] = int(chosen.value)
