@@ -36,7 +36,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_kit(Request("cv-engineer", "senior", people=People("Ada", "Grace"), out=Path(tmp)), load_library())
         pdf = next(p for p in paths if p.name == "interviewer.pdf")
-        sizes, boxes = layout(pdf)
+        printed = layout(pdf)
+        sizes, boxes = printed.sizes, printed.boxes
         rng = random.Random(options.seed)
         tally: dict[str, Counter[str]] = defaultdict(Counter)
         reading_seconds = 0.0
@@ -49,7 +50,7 @@ def main() -> None:
             scan = degrade(image, rng, photo=photo)
             start = time.perf_counter()
             try:
-                answers = read_page(scan, lambda code: (sizes, boxes)).answers()
+                answers = read_page(scan, lambda code: printed).answers()
             except Unreadable as exc:
                 tally[kind]["unreadable page"] += 1
                 reasons[str(exc)] += 1

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -31,6 +33,7 @@ TICKED = 0.12  # ink above the page's empty boxes: at least this share of the in
 EMPTY = 0.04  # ...at most this share is empty; in between is unsure
 UNSURE = "unsure"
 MAX_PAGE = 20 * 72  # points: no paper a packet is printed on is longer than 20 inches
+MULTILINE = 1 << 12  # a text field's flag: written in over several lines (a textarea)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ class Box:
 
     field: str
     value: str
+    rect: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Area:
+    """An area of the printed page written in by hand (a question's notes, the justification)."""
+
+    field: str
     rect: tuple[float, float, float, float]
 
 
@@ -54,6 +65,18 @@ class Mark:
 class Reading:
     code: PageCode
     marks: list[Mark]
+    image: np.ndarray = dataclasses.field(repr=False)  # the page upright, as scanned
+    to_image: np.ndarray = dataclasses.field(repr=False)  # printed-page points (y down) to its pixels
+    height: float  # the printed page's height, in points
+
+    def crop(self, rect: tuple[float, float, float, float], dpi: int = 150, margin: float = 0) -> np.ndarray:
+        """The printed area ``rect`` (PDF points, from the bottom left), grown by ``margin`` points on every
+        side, as it looks on the scan: flattened to the printed page's geometry at ``dpi``."""
+        x0, y0, x1, y1 = rect[0] - margin, rect[1] - margin, rect[2] + margin, rect[3] + margin
+        scale = dpi / 72
+        to_crop = np.float64([[scale, 0, -x0 * scale], [0, scale, -(self.height - y1) * scale], [0, 0, 1]])
+        size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
+        return cv2.warpPerspective(self.image, to_crop @ np.linalg.inv(self.to_image), size, borderValue=255)
 
     def answers(self) -> dict[str, str | None]:
         """Each field's value: the one ticked box of its group, None when none is ticked, and
@@ -71,7 +94,12 @@ def _answer(marks: list[Mark]) -> str | None:
     return ticked[0] if ticked else None
 
 
-Layout = tuple[list[tuple[float, float]], dict[int, list["Box"]]]  # page sizes, and tick boxes by page
+class Layout(NamedTuple):
+    """Where a printed document's pages put what is read back, by 1-based page."""
+
+    sizes: list[tuple[float, float]]  # each page's width and height, in points
+    boxes: dict[int, list[Box]]  # tick boxes
+    areas: dict[int, list[Area]]  # areas written in
 
 
 class Unreadable(Exception):
@@ -83,20 +111,23 @@ class NoCode(Unreadable):
 
 
 def layout(pdf: Path) -> Layout:
-    """Each page's size and its tick boxes (radio options and check boxes), 1-based, from the kit's own
-    fillable PDF: the positions the page was printed with."""
+    """Each page's size, its tick boxes (radio options and check boxes) and its areas written in, from
+    the kit's own fillable PDF: the positions the page was printed with."""
     reader = PdfReader(pdf)
-    sizes, boxes = [], defaultdict(list)
+    sizes, boxes, areas = [], defaultdict(list), defaultdict(list)
     for number, page in enumerate(reader.pages, 1):
         sizes.append((float(page.mediabox.width), float(page.mediabox.height)))
         for annotation in page.get("/Annots", []):
             widget = annotation.get_object()
-            field = widget.get("/Parent", widget).get_object() if "/Parent" in widget else widget
+            parent = widget.get("/Parent", widget).get_object() if "/Parent" in widget else widget
             states = [str(state)[1:] for state in widget.get("/AP", {}).get("/N", {}) if state != "/Off"]
-            if field.get("/FT") == "/Btn" and len(states) == 1:
-                x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
-                boxes[number].append(Box(str(field["/T"]), states[0], (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
-    return sizes, dict(boxes)
+            x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+            rect = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+            if parent.get("/FT") == "/Btn" and len(states) == 1:
+                boxes[number].append(Box(str(parent["/T"]), states[0], rect))
+            elif parent.get("/FT") == "/Tx" and int(parent.get("/Ff", 0)) & MULTILINE:
+                areas[number].append(Area(str(parent["/T"]), rect))
+    return Layout(sizes, dict(boxes), dict(areas))
 
 
 def images(path: Path, dpi: int = 200) -> Iterator[tuple[str, np.ndarray]]:
@@ -125,20 +156,20 @@ def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Rea
     """What a grey image of one printed page shows: its code and a verdict for each of its tick boxes;
     ``layout_of`` gives the printed document's layout for the code found (or raises Unreadable)."""
     code, image, centre = _upright(image)
-    sizes, boxes = layout_of(code)
-    if not 1 <= code.page <= len(sizes):
+    printed = layout_of(code)
+    if not 1 <= code.page <= len(printed.sizes):
         raise Unreadable(f"page {code.page} is not a page of that document")
-    width, height = sizes[code.page - 1]
+    width, height = printed.sizes[code.page - 1]
     to_image = _homography(image, width, height)
     x, y = code_centre(width, height, code)
-    printed = cv2.perspectiveTransform(np.float32([[(x, height - y)]]), to_image)[0, 0]
-    if np.linalg.norm(printed - centre) > 5 * MM * image.shape[1] / width:  # a wrong corner matched: never read on
+    code_at = cv2.perspectiveTransform(np.float32([[(x, height - y)]]), to_image)[0, 0]
+    if np.linalg.norm(code_at - centre) > 5 * MM * image.shape[1] / width:  # a wrong corner matched: never read on
         raise Unreadable("the corner squares and the page's code do not agree on where the page lies; scan it again")
-    page_boxes = boxes.get(code.page, [])
+    page_boxes = printed.boxes.get(code.page, [])
     inks = [_ink(image, to_image, box, height) for box in page_boxes]
     paper = float(np.median(inks)) if inks else 0.0  # most boxes on a page are empty
     marks = [Mark(box, ink - paper, _verdict(ink - paper)) for box, ink in zip(page_boxes, inks, strict=True)]
-    return Reading(code, marks)
+    return Reading(code, marks, image, to_image, height)
 
 
 def _upright(image: np.ndarray) -> tuple[PageCode, np.ndarray, np.ndarray]:

@@ -193,7 +193,7 @@ class Reader:
             source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
             unsure += [Problem(source, None, f"page {page} of {documents[document]}.pdf has boxes to tick but is "
                                "not among the scans, or its code cannot be read; give every such page")
-                       for page in sorted(set(self._layouts[document][1]) - read)]
+                       for page in sorted(set(self._layouts[document].boxes) - read)]
         if unsure:
             raise InputError(unsure[:MAX_PROBLEMS], more=max(0, len(unsure) - MAX_PROBLEMS))
         return [self._from_fields(self._seen[min((d, p) for d, p in self._seen if d == document)][0], self.manifest,
@@ -213,7 +213,7 @@ class Reader:
             if not printed.is_file():
                 raise scan.Unreadable(f"the kit folder has no {printed.name}, which says where this page's boxes are")
             found = scan.layout(printed)
-            if not found[1]:
+            if not found.boxes:
                 raise scan.Unreadable(f"{printed} has no form fields (made with --no-forms), so its boxes "
                                       "cannot be placed; make the kit again without --no-forms")
             self._layouts[code.document] = found

@@ -13,18 +13,19 @@ from PIL import Image
 
 pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
 
-from kit.scan import UNSURE, Box, Unreadable, layout, read_page  # noqa: E402
+from kit.scan import UNSURE, Box, Layout, Unreadable, layout, read_page  # noqa: E402
 from tests.scans import by_field, degrade, mark_page, render, tick  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def packet(senior_kit: Path) -> tuple[Path, list[tuple[float, float]], dict[int, list[Box]]]:
+def packet(senior_kit: Path) -> tuple[Path, list[tuple[float, float]], dict[int, list[Box]], Layout]:
     pdf = senior_kit / "interviewer.pdf"
-    return (pdf, *layout(pdf))
+    found = layout(pdf)
+    return pdf, found.sizes, found.boxes, found
 
 
 def test_the_kits_own_pdf_says_where_every_box_is(packet) -> None:
-    _, sizes, boxes = packet
+    _, sizes, boxes, _ = packet
     scorecard = max(boxes, key=lambda page: len(boxes[page]))
     assert any(field.startswith("c:") for field in by_field(boxes[scorecard]))  # competency ratings
     for page, page_boxes in boxes.items():
@@ -37,52 +38,52 @@ def test_the_kits_own_pdf_says_where_every_box_is(packet) -> None:
 @pytest.mark.parametrize("dpi, photo, seed", [(150, False, 1), (200, True, 4),
                                               *(pytest.param(*p, marks=pytest.mark.slow) for p in [(200, False, 2), (300, False, 3), (150, True, 5)])])
 def test_a_marked_page_reads_back_through_a_scanner_or_a_phone(packet, dpi: int, photo: bool, seed: int) -> None:
-    pdf, sizes, boxes = packet
+    pdf, sizes, boxes, printed = packet
     rng = random.Random(seed)
     page = rng.choice(sorted(boxes))
     image = render(pdf, page, dpi)
     truth = mark_page(image, boxes[page], sizes[page - 1][1], dpi, rng)
-    reading = read_page(degrade(image, rng, photo=photo), lambda code: (sizes, boxes))
+    reading = read_page(degrade(image, rng, photo=photo), lambda code: printed)
     assert reading.code.page == page and reading.code.document == 0
     assert reading.answers() == truth
 
 
 @pytest.mark.parametrize("turns", [1, 2, 3], ids=["quarter", "upside-down", "three-quarters"])
 def test_a_page_fed_turned_reads_as_upright(packet, turns: int) -> None:
-    pdf, sizes, boxes = packet
+    pdf, sizes, boxes, printed = packet
     page = min(boxes)
     question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
     image = render(pdf, page, 150)
     tick(image, question[1], sizes[page - 1][1], 150)
     turned = np.ascontiguousarray(np.rot90(degrade(image, random.Random(turns)), turns))
-    assert read_page(turned, lambda code: (sizes, boxes)).answers()[question[1].field] == question[1].value
+    assert read_page(turned, lambda code: printed).answers()[question[1].field] == question[1].value
 
 
 def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
-    pdf, sizes, boxes = packet
+    pdf, sizes, boxes, printed = packet
     page = min(boxes)
     question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
     image = render(pdf, page, 200)
     height = sizes[page - 1][1]
     tick(image, question[0], height, 200)
     tick(image, question[2], height, 200)
-    answers = read_page(np.array(image), lambda code: (sizes, boxes)).answers()
+    answers = read_page(np.array(image), lambda code: printed).answers()
     assert answers[question[0].field] == UNSURE
     image = render(pdf, page, 200)
     tick(image, question[1], height, 200, "faint")
-    answer = read_page(np.array(image), lambda code: (sizes, boxes)).answers()[question[1].field]
+    answer = read_page(np.array(image), lambda code: printed).answers()[question[1].field]
     assert answer in (None, UNSURE)  # a faint stroke is never read as a rating
 
 
 def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
-    pdf, sizes, boxes = packet
+    pdf, sizes, boxes, printed = packet
     image = np.array(render(pdf, min(boxes), 150))
     with pytest.raises(Unreadable, match="no kitgen page code"):
-        read_page(image[: image.shape[0] // 2], lambda code: (sizes, boxes))  # the code is at the foot of the page
+        read_page(image[: image.shape[0] // 2], lambda code: printed)  # the code is at the foot of the page
     covered = image.copy()
     covered[: image.shape[0] // 8, : image.shape[1] // 8] = 255  # a corner torn off
     with pytest.raises(Unreadable, match="corner squares"):
-        read_page(covered, lambda code: (sizes, boxes))
+        read_page(covered, lambda code: printed)
 
 
 @pytest.mark.slow
@@ -90,7 +91,7 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     assert run("--role", "cv-engineer", "--level", "senior", "--interviewer", "Grace Hopper", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "cv-engineer-senior"
     pdf = kit / "interviewer.pdf"
-    sizes, boxes = layout(pdf)
+    sizes, boxes, _ = layout(pdf)
     rng = random.Random(7)
     ratings, pages = {}, []
     for page in sorted(boxes):
@@ -123,7 +124,7 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
 def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path: Path) -> None:
     assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "nlp-engineer-junior"
-    sizes, boxes = layout(kit / "interviewer.pdf")
+    sizes, boxes, _ = layout(kit / "interviewer.pdf")
     page = min(boxes)
     image = render(kit / "interviewer.pdf", page, 200)
     question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
@@ -158,7 +159,7 @@ def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tm
 def test_a_scanned_screener_key_gives_the_points_typed_in_a_sheet(run, tmp_path: Path) -> None:
     assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "nlp-engineer-junior"
-    sizes, boxes = layout(kit / "screener.pdf")
+    sizes, boxes, _ = layout(kit / "screener.pdf")
     rng, points, photos = random.Random(11), {}, []
     for page in sorted(boxes):
         image = render(kit / "screener.pdf", page, 200)
