@@ -263,10 +263,12 @@ def init_command(folder: Path) -> None:
               help="The kit folder or its kit.yaml (default: the manifest attached to the first packet).")
 @click.option("--template", is_flag=True, help="Write the blank YAML score sheet for the kit's paper packets.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Where to write (default: the kit folder).")
-@click.option("--force", is_flag=True, help="Replace an earlier debrief or score sheet.")
+@click.option("--corrections", type=click.Path(path_type=Path, dir_okay=False), metavar="YAML",
+              help="A scan's corrections.yaml, with a person's word on the answers review.pdf shows.")
+@click.option("--force", is_flag=True, help="Replace an earlier debrief, review or score sheet.")
 @click.pass_obj
 def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | None, template: bool,
-                  out: Path | None, force: bool) -> None:
+                  out: Path | None, corrections: Path | None, force: bool) -> None:
     """Score filled packets (.pdf), scans or photos of printed ones (.pdf, .png, .jpg; with --kit and the
     scanning extra) or typed-up paper score sheets (.yaml, .csv) of one candidate's kit.
 
@@ -279,7 +281,7 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
             raise click.UsageError("--template needs --kit, the kit folder the score sheet is for")
         echo(write_blank_sheet(kit_path, sources.library(), out, force))
         return
-    debrief, paths = score_command(kit_path, list(inputs), sources.library(), out, force)
+    debrief, paths = score_command(kit_path, list(inputs), sources.library(), out, force, corrections)
     echo(debrief.summary())
     for path in paths:
         echo(path)

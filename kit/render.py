@@ -22,7 +22,8 @@ from markupsafe import Markup
 from kit.assets import local_asset
 from kit.text import plain
 from kit.sandbox import ConfinedLoader, Sandbox, run_error, syntax_error
-from kit.manifest import People
+from kit.manifest import Manifest, People
+from kit.review import Undecided, Unread
 from kit.score import Debrief, rules_in_words
 from kit.models import Question
 from kit.select import Kit
@@ -125,6 +126,16 @@ def render_debrief(library: Library, debrief: Debrief) -> str:
                "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False, "brand": brand_context(library),
                "highlight_css": Markup(_highlight_css())}
     return render_template(template_folders(library), "debrief.html", context)
+
+
+def render_review(library: Library, manifest: Manifest, undecided: list[Undecided], unread: list[Unread],
+                  pictures: list[str]) -> str:
+    """The HTML of a scan's review: each undecided answer and each unread page with its picture (URLs,
+    in that order)."""
+    context = {"kit_id": manifest.kit_id, "manifest": manifest, "paper": PAPER["a4"], "brand": brand_context(library),
+               "highlight_css": "", "undecided": list(zip(undecided, pictures, strict=False)),
+               "unread": list(zip(unread, pictures[len(undecided):], strict=True))}
+    return render_template(template_folders(library), "review.html", context)
 
 
 def template_folders(library: Library) -> tuple[Path, ...]:

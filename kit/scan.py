@@ -78,16 +78,21 @@ class Reading:
         size = (round((x1 - x0) * scale), round((y1 - y0) * scale))
         return cv2.warpPerspective(self.image, to_crop @ np.linalg.inv(self.to_image), size, borderValue=255)
 
-    def answers(self) -> dict[str, str | None]:
-        """Each field's value: the one ticked box of its group, None when none is ticked, and
-        ``"unsure"`` when a box is unsure or more than one is ticked (a person decides)."""
-        groups: dict[str, list[Mark]] = defaultdict(list)
+    def groups(self) -> dict[str, list[Mark]]:
+        """The page's marks by the field they answer (a question's options, or one check box)."""
+        found: dict[str, list[Mark]] = defaultdict(list)
         for mark in self.marks:
-            groups[mark.box.field].append(mark)
-        return {field: _answer(marks) for field, marks in groups.items()}
+            found[mark.box.field].append(mark)
+        return dict(found)
+
+    def answers(self) -> dict[str, str | None]:
+        """Each field's answer (see :func:`answer`)."""
+        return {field: answer(marks) for field, marks in self.groups().items()}
 
 
-def _answer(marks: list[Mark]) -> str | None:
+def answer(marks: list[Mark]) -> str | None:
+    """A field's value from its boxes' marks: the one ticked box's, None when none is ticked, and
+    ``"unsure"`` when a box is unsure or more than one is ticked (a person decides)."""
     ticked = [m.box.value for m in marks if m.verdict == "ticked"]
     if any(m.verdict == "unsure" for m in marks) or len(ticked) > 1:
         return UNSURE
@@ -261,3 +266,27 @@ def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> fl
 
 def _verdict(ink: float) -> str:
     return "ticked" if ink >= TICKED else "empty" if ink <= EMPTY else UNSURE
+
+
+def group_picture(reading: Reading, marks: list[Mark], dpi: int = 200) -> bytes:
+    """A PNG of one question's (or check box's) row of boxes as scanned, each box outlined by its verdict
+    (ticked blue, unsure orange, empty grey): what a person looks at to settle an unsure answer."""
+    rects = [mark.box.rect for mark in marks]
+    row = (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+    margin, scale = 8.0, dpi / 72
+    wide = (row[0], row[1], row[2] + 110, row[3])  # the options' labels print to the right of each box
+    picture = cv2.cvtColor(reading.crop(wide, dpi, margin), cv2.COLOR_GRAY2BGR)
+    colours = {"ticked": (200, 90, 0), UNSURE: (0, 140, 255), "empty": (150, 150, 150)}
+    for mark in marks:
+        x0, y0, x1, y1 = mark.box.rect
+        top_left = (round((x0 - wide[0] + margin) * scale) - 4, round((wide[3] + margin - y1) * scale) - 4)
+        bottom_right = (round((x1 - wide[0] + margin) * scale) + 4, round((wide[3] + margin - y0) * scale) + 4)
+        cv2.rectangle(picture, top_left, bottom_right, colours[mark.verdict], 2)
+    return cv2.imencode(".png", picture)[1].tobytes()
+
+
+def thumbnail(image: np.ndarray, width: int = 900) -> bytes:
+    """A small PNG of a page as scanned, to show which page could not be read."""
+    scale = min(1.0, width / image.shape[1])
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return cv2.imencode(".png", small)[1].tobytes()

@@ -20,10 +20,11 @@ from typing import Any
 
 from kit import output
 from kit.text import plain
-from kit.errors import KitgenError
+from kit.errors import InputError, KitgenError
 from kit.library import Library
 from kit.manifest import Manifest, read_manifest
 from kit.models import Rubric
+from kit.review import Unsettled, read_corrections, write_review
 from kit.sheets import Reader, Screen, Verdict, blank_sheet
 
 NOT_ENOUGH = "Not enough evidence"
@@ -44,6 +45,7 @@ class Prescreen:
     most: int
     pass_mark: int
     passed: bool
+    corrected: list[str]  # points a scan left undecided and a person settled
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Debrief:
             "level": self.manifest.level, "candidate": self.manifest.candidate,
             "interviewers": [{"label": v.label, "name": v.name, "source": str(v.source), "stage": v.stage,
                               "recommendation": v.recommendation, "justification": v.justification,
-                              "red_flags": list(v.red_flags)} for v in self.verdicts],
+                              "red_flags": list(v.red_flags), "corrected": list(v.corrected)} for v in self.verdicts],
             "competencies": [asdict(row) for row in self.rows],
             "weighted_total": self.weighted_total, "rated_share": self.rated_share,
             "by_total": self.by_total, "recommendation": self.recommendation, "reasons": self.reasons,
@@ -153,7 +155,7 @@ def _prescreen(screen: Screen, manifest: Manifest, rubric: Rubric) -> Prescreen:
     total = sum(screen.points.values())
     mark = rubric.screening.pass_mark(len(manifest.prescreen))
     return Prescreen(str(screen.source), {qid: screen.points.get(qid) for qid in manifest.prescreen}, total,
-                     rubric.screening.points * len(manifest.prescreen), mark, total >= mark)
+                     rubric.screening.points * len(manifest.prescreen), mark, total >= mark, list(screen.corrected))
 
 
 def verdict(rubric: Rubric, rated: list[Row], total: float | None, share: float, red_flag: bool
@@ -231,12 +233,13 @@ def _cell(text: str) -> str:
 # --- The command -----------------------------------------------------------------------------------------
 
 
-def score_command(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool
-                  ) -> tuple[Debrief, list[Path]]:
-    """Score filled packets and score sheets of one kit or loop; write debrief.pdf, scores.json and scores.csv."""
+def score_command(kit_path: Path | None, inputs: list[Path], library: Library, out: Path | None, force: bool,
+                  corrections: Path | None = None) -> tuple[Debrief, list[Path]]:
+    """Score filled packets, scans and score sheets of one kit or loop; write debrief.pdf, scores.json and
+    scores.csv. Scans with answers a person must settle write review.pdf and corrections.yaml instead."""
     if not inputs:
         raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
-    _refuse_repeats(inputs)
+    _refuse_repeats([*inputs, *([corrections] if corrections else [])])
     if kit_path is None and inputs[0].suffix.lower() != ".pdf":
         raise KitgenError(f"{inputs[0]}: a score sheet or a scan does not carry its kit; pass --kit with the kit folder")
     manifest = read_manifest(kit_path or inputs[0])
@@ -246,14 +249,21 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     if lacking:
         raise KitgenError(f"kit {manifest.kit_id} scores {lacking[0]}, which this library lacks; "
                           "pass the --config the kit was made with")
-    reader = Reader(manifest, library, kit_path if kit_path and kit_path.is_dir() else None)
+    folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
+    reader = Reader(manifest, library, kit_path if kit_path and kit_path.is_dir() else None,
+                    read_corrections(corrections, manifest) if corrections else None)
     pdfs_first = sorted(inputs, key=lambda p: p.suffix.lower() != ".pdf")  # packets name the loop's kits
     order = {path: index for index, path in enumerate(inputs)}
     read = {path: reader.read(path) for path in pdfs_first}
-    debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]]
-                     + reader.scanned())
-    folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
-    _refuse_inputs_as_outputs(folder, inputs)
+    try:
+        scanned = reader.scanned()
+    except Unsettled as exc:
+        if not (exc.undecided or exc.unread):
+            raise
+        written = write_review(folder, manifest, library, exc, force, [*inputs, *([corrections] if corrections else [])])
+        raise InputError([written, *exc.problems]) from None
+    debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]] + scanned)
+    _refuse_inputs_as_outputs(folder, [*inputs, *([corrections] if corrections else [])])
     output.prepare(folder, list(OUTPUTS), force)
     from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
     from kit.manifest import MANIFEST_NAME, dump  # noqa: PLC0415

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +21,7 @@ from kit.library import Library
 from kit.manifest import NAME_LENGTH, Manifest, read_manifest
 from kit.models import Model
 from kit.parse import message
+from kit.review import Corrections, Undecided, Unread, Unsettled
 
 if TYPE_CHECKING:
     from kit.marks import PageCode
@@ -46,6 +47,7 @@ class Verdict:
     justification: str | None = None
     red_flags: tuple[str, ...] = ()
     label: str = ""  # the name, told apart from others of the same name
+    corrected: tuple[str, ...] = ()  # answers a scan left undecided and a person settled (review.py)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Screen:
     source: Path
     group: str
     points: dict[str, int]
+    corrected: tuple[str, ...] = ()
 
 
 
@@ -101,12 +104,17 @@ class SheetFile(Model):
 class Reader:
     """Turns inputs into verdicts against the kit (or loop) being scored."""
 
-    def __init__(self, manifest: Manifest, library: Library, folder: Path | None = None) -> None:
+    def __init__(self, manifest: Manifest, library: Library, folder: Path | None = None,
+                 corrections: Corrections | None = None) -> None:
         self.manifest, self.library, self.rubric, self.folder = manifest, library, library.rubric, folder
+        self.corrections = corrections  # a person's word on answers an earlier reading left undecided
         self._layouts: dict[int, Layout] = {}  # scanned documents: where their boxes are,
         self._seen: dict[tuple[int, int], tuple[Path, str]] = {}  # which file holds each page read,
         self._fields: dict[int, dict[str, str]] = {}  # the answers read,
-        self._unsure: list[Problem] = []  # and what could not be read for certain
+        self._corrected: dict[int, list[str]] = {}  # those a person settled,
+        self._problems: list[Problem] = []  # what is wrong with the scans as a whole,
+        self._undecided: list[Undecided] = []  # answers not read for certain,
+        self._unread: list[Unread] = []  # and pages not read at all
         self.scale = len(library.rubric.scale)
         self.manifests: dict[str, Manifest] = {manifest.kit_id: manifest}  # kits of the loop seen so far
 
@@ -172,22 +180,28 @@ class Reader:
             from kit import scan  # noqa: PLC0415 - the scanning extra: OpenCV, NumPy, zxing-cpp
         except ImportError:
             raise KitgenError(f"{path}: reading scans needs the scanning extra: pip install 'kitgen[scan]'") from None
-        before = (len(self._seen), len(self._unsure))
+        before = self._pages_met()
         try:
             for label, image in scan.images(path):  # pages without a code (cover, reference card) are passed over
                 self._scanned_page(path, label, image)
         except scan.Unreadable as exc:  # the file itself, not one page of it
             raise KitgenError(f"{path}: {exc}") from None
-        if (len(self._seen), len(self._unsure)) == before:
+        if self._pages_met() == before:
             raise KitgenError(f"{path}: neither a filled kitgen packet (no kit manifest attached) nor a scan of one "
                               "(no page shows a kitgen page code)")
         return []
 
+    def _pages_met(self) -> int:
+        return len(self._seen) + len(self._problems) + len(self._unread)
+
     def scanned(self) -> list[Verdict | Screen]:
-        """One verdict per document read from scans, all inputs together; refused, every page and answer
-        listed, if anything could not be read for certain or a page with boxes to tick is missing."""
+        """One verdict per document read from scans, all inputs together; refused (Unsettled), every page
+        and answer listed, if anything could not be read for certain or a page with boxes to tick is
+        missing, or a correction could not be applied."""
         documents = self.manifest.documents
-        unsure = list(self._unsure)
+        unsure = [*self._problems, *(u.problem() for u in self._unread), *(u.problem() for u in self._undecided)]
+        if self.corrections:
+            unsure += [*self.corrections.problems, *self.corrections.unused()]
         for document in sorted({d for d, _ in self._seen}):  # a page whose code could not be read is not passed over
             read = {page for d, page in self._seen if d == document}
             source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
@@ -195,9 +209,10 @@ class Reader:
                                "not among the scans, or its code cannot be read; give every such page")
                        for page in sorted(set(self._layouts[document].boxes) - read)]
         if unsure:
-            raise InputError(unsure[:MAX_PROBLEMS], more=max(0, len(unsure) - MAX_PROBLEMS))
-        return [self._from_fields(self._seen[min((d, p) for d, p in self._seen if d == document)][0], self.manifest,
-                                  values) for document, values in sorted(self._fields.items())]
+            raise Unsettled(unsure, self._undecided, self._unread)
+        return [replace(self._from_fields(self._seen[min((d, p) for d, p in self._seen if d == document)][0],
+                                          self.manifest, values), corrected=tuple(self._corrected.get(document, ())))
+                for document, values in sorted(self._fields.items())]
 
     def _layout_of(self, code: PageCode) -> Layout:
         """Where a scanned page's boxes are: from the kit folder's own PDF of the document its code names."""
@@ -230,21 +245,27 @@ class Reader:
         except scan.NoCode:
             return
         except scan.Unreadable as exc:
-            self._unsure.append(Problem(path, None, f"{where}{exc}"))
+            self._unread.append(Unread(path, label, str(exc), scan.thumbnail(image)))  # type: ignore[arg-type]
             return
         document, page = reading.code.document, reading.code.page
         if (document, page) in self._seen:
             first, first_label = self._seen[document, page]
-            self._unsure.append(Problem(path, None, f"{where}the same page as {first.name} {first_label} (page {page} "
+            self._problems.append(Problem(path, None, f"{where}the same page as {first.name} {first_label} (page {page} "
                                         f"of {self.manifest.documents[document]}.pdf); give each page once"))
             return
         self._seen[document, page] = (path, label)
-        for name, answer in reading.answers().items():
+        printed = f"{self.manifest.documents[document]}.pdf"
+        for name, marks in reading.groups().items():
+            read = scan.answer(marks)
+            answer = self.corrections.settle(printed, name, read, read != scan.UNSURE, [m.box.value for m in marks],
+                                             f"{path.name} {label}".strip()) if self.corrections else read
             if answer == scan.UNSURE:
-                self._unsure.append(Problem(path, None, f"{where}{name}: two ticks, or a mark neither clearly a tick "
-                                            "nor clearly empty; check the paper and type this packet's ratings in a "
-                                            "score sheet (score --template)"))
-            elif answer is not None:
+                self._undecided.append(Undecided(path, label, printed, page, name, tuple(
+                    (m.box.value, m.ink, m.verdict) for m in marks), scan.group_picture(reading, marks)))
+                continue
+            if answer != read:
+                self._corrected.setdefault(document, []).append(name)
+            if answer is not None:
                 self._fields.setdefault(document, {})[name] = answer
 
     def yaml_sheet(self, path: Path) -> list[Verdict | Screen]:

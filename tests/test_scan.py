@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+from pypdf import PdfReader
 
 pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
 
@@ -88,12 +89,14 @@ def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
 
 @pytest.mark.slow
 def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_path: Path) -> None:
+    """End to end: a packet scanned in any order, one question ticked twice; score writes the review and
+    its corrections file instead of scores; with the person's correction, the same scores as typed."""
     assert run("--role", "cv-engineer", "--level", "senior", "--interviewer", "Grace Hopper", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "cv-engineer-senior"
     pdf = kit / "interviewer.pdf"
     sizes, boxes, _ = layout(pdf)
     rng = random.Random(7)
-    ratings, pages = {}, []
+    ratings, pages, twice = {}, [], None
     for page in sorted(boxes):
         image = render(pdf, page, 200)
         for field, options in by_field(boxes[page]).items():
@@ -101,11 +104,29 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
                 chosen = rng.choice(options)
                 tick(image, chosen, sizes[page - 1][1], 200, rng.choice(["tick", "cross", "filled"]), rng)
                 ratings[field] = int(chosen.value)
+                if twice is None and field.startswith("q:"):  # changed their mind, and ticked another box too
+                    twice = (field, chosen.value, options[(options.index(chosen) + 2) % 4].value)
+                    tick(image, options[(options.index(chosen) + 2) % 4], sizes[page - 1][1], 200, "tick", rng)
         pages.append(Image.fromarray(degrade(image, rng)))
     scan = tmp_path / "scan.pdf"
     pages.reverse()  # a stack scanned in any order
     pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=200)
-    scanned = run("score", "--kit", kit, scan, "--out", tmp_path / "from-scan")
+
+    unsettled = run("score", "--kit", kit, scan, "--out", tmp_path / "from-scan")
+    assert unsettled.exit_code == 2 and "Traceback" not in unsettled.output
+    field, value, other = twice
+    assert f"{field}: 2 boxes look ticked ({', '.join(sorted((value, other)))})" in unsettled.stderr
+    review, corrections = tmp_path / "from-scan" / "review.pdf", tmp_path / "from-scan" / "corrections.yaml"
+    assert sorted(p.name for p in review.parent.iterdir()) == ["corrections.yaml", "review.pdf"]  # no scores
+    shown = "".join(page.extract_text() for page in PdfReader(review).pages)
+    assert f"interviewer.pdf page {min(boxes)} · {field}" in shown  # the page the double tick is on
+    assert field in shown and "1 answer to decide" in shown
+    template = yaml.safe_load(corrections.read_text())
+    assert template == {"kit_id": yaml.safe_load((kit / "kit.yaml").read_text())["kit_id"],
+                        "answers": {"interviewer.pdf": {field: None}}}
+    corrections.write_text(corrections.read_text().replace(f'"{field}":', f'"{field}": {value}'))
+
+    scanned = run("score", "--kit", kit, scan, "--corrections", corrections, "--out", tmp_path / "from-scan")
     assert scanned.exit_code == 0, scanned.output
     sheet = tmp_path / "typed.yaml"
     sheet.write_text(yaml.safe_dump({
@@ -115,8 +136,10 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     assert typed.exit_code == 0, typed.output
     from_scan = json.loads((tmp_path / "from-scan" / "scores.json").read_text())
     from_sheet = json.loads((tmp_path / "typed" / "scores.json").read_text())
-    assert [i.pop("source") for i in from_scan["interviewers"]] == [str(scan)]  # the one thing that differs
+    assert [i.pop("source") for i in from_scan["interviewers"]] == [str(scan)]  # what differs: the source,
     assert [i.pop("source") for i in from_sheet["interviewers"]] == [str(sheet)]
+    assert [i.pop("corrected") for i in from_scan["interviewers"]] == [[field]]  # and the answer a person settled
+    assert [i.pop("corrected") for i in from_sheet["interviewers"]] == [[]]
     assert from_scan == from_sheet and from_scan["interviewers"][0]["name"] == "Grace Hopper"
 
 
@@ -134,10 +157,10 @@ def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path:
     Image.fromarray(degrade(image, random.Random(3), photo=True)).save(photo)
     result = run("score", "--kit", kit, photo, "--out", tmp_path / "out")
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert f"{photo}: {question[0].field}: two ticks" in result.stderr
+    assert f"{photo}: {question[0].field}: 2 boxes look ticked (1, 4)" in result.stderr
     missing = sorted(boxes)[1]  # one photo of one page: the packet's other pages with boxes are not passed over
     assert f"{photo}: page {missing} of interviewer.pdf has boxes to tick but is not among the scans" in result.stderr
-    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["corrections.yaml", "review.pdf"]
 
 
 def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tmp_path: Path) -> None:
