@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from datetime import datetime, timezone
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from weasyprint import HTML, Attachment
 from weasyprint.document import Document, Page
@@ -74,6 +76,19 @@ def print_pdf(
     if code is None:
         return pdf
     return add_marks(pdf, {n: code(n + 1) for n, page in enumerate(document.pages) if _read_back(page)})
+
+
+def print_with_pictures(render: Callable[[list[str]], str], pictures: Sequence[bytes], asset_roots: Sequence[Path],
+                        **options: Any) -> bytes:
+    """The PDF of a document that shows ``pictures`` (PNGs from scans, not kitgen's own assets): they are
+    written to a private temporary folder that printing may read, and ``render`` gets their URLs in order."""
+    with tempfile.TemporaryDirectory(prefix="kitgen-pictures-") as folder:
+        urls = []
+        for number, picture in enumerate(pictures):
+            path = Path(folder) / f"{number}.png"
+            path.write_bytes(picture)
+            urls.append(path.as_uri())
+        return print_pdf(render(urls), (*asset_roots, Path(folder)), **options)
 
 
 def _read_back(page: Page) -> bool:

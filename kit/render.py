@@ -117,15 +117,35 @@ def _coverage(kits: list[Kit], library: Library) -> dict[str, Any]:
     return {"stages": stages, "rows": rows}
 
 
-def render_debrief(library: Library, debrief: Debrief) -> str:
-    """The HTML of the debrief, from the same base layout and stylesheet."""
+def render_debrief(library: Library, debrief: Debrief, notes: list[str] = ()) -> str:  # type: ignore[assignment]
+    """The HTML of the debrief, from the same base layout and stylesheet; ``notes`` are the URLs of the
+    pictures of each verdict's scanned notes, verdict by verdict, in their order."""
     manifest = debrief.manifest
     people = People(manifest.candidate, None, manifest.date)
     context = {"kit": {"level": manifest.level}, "role": library.roles[manifest.role], "rubric": library.rubric,
                "rules": rules_in_words(library.rubric), "people": people, "debrief": debrief,
                "kit_id": manifest.kit_id, "paper": PAPER["a4"], "forms": False, "brand": brand_context(library),
-               "highlight_css": Markup(_highlight_css())}
+               "highlight_css": Markup(_highlight_css()), "notes": _scanned_notes(library, debrief, notes)}
     return render_template(template_folders(library), "debrief.html", context)
+
+
+def _scanned_notes(library: Library, debrief: Debrief, urls: list[str]) -> list[dict[str, Any]]:
+    """Each question's (and the justification's) scanned notes: its title and every interviewer's picture."""
+    pictures = iter(urls)
+    by_area: dict[str, list[tuple[str, str]]] = {}
+    for verdict in debrief.verdicts:
+        for area in verdict.notes:
+            by_area.setdefault(area, []).append((verdict.label, next(pictures)))
+    order = {area: n for n, area in enumerate([*(f"notes:{qid}" for qid in debrief.manifest.questions), "justification"])}
+    return [{"title": _area_title(library, area), "pictures": by_area[area]}
+            for area in sorted(by_area, key=lambda a: (order.get(a, len(order)), a))]
+
+
+def _area_title(library: Library, area: str) -> str:
+    qid = area.removeprefix("notes:")
+    if qid in library.questions:
+        return f"{library.competency(library.questions[qid].competency).title} · {qid}"
+    return "Justification" if area == "justification" else area
 
 
 def render_review(library: Library, manifest: Manifest, undecided: list[Undecided], unread: list[Unread],

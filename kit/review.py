@@ -10,7 +10,6 @@ for certain, names no such answer, or names no box of it is refused by line, nev
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,13 +191,9 @@ def _count(n: int, what: str) -> str:
 
 def _review_pdf(manifest: Manifest, library: Library, unsettled: Unsettled) -> bytes:
     """The review PDF: each undecided answer's row of boxes and each unread page, as scanned."""
-    from kit.pdf import print_pdf  # noqa: PLC0415
+    from kit.pdf import print_with_pictures  # noqa: PLC0415
     from kit.render import asset_roots, render_review  # noqa: PLC0415
 
-    with tempfile.TemporaryDirectory(prefix="kitgen-review-") as tmp:
-        pictures = []
-        for number, item in enumerate([*unsettled.undecided, *unsettled.unread]):
-            pictures.append(Path(tmp) / f"{number}.png")
-            pictures[-1].write_bytes(item.picture)
-        html = render_review(library, manifest, unsettled.undecided, unsettled.unread, [p.as_uri() for p in pictures])
-        return print_pdf(html, (*asset_roots(library), Path(tmp)))
+    return print_with_pictures(
+        lambda urls: render_review(library, manifest, unsettled.undecided, unsettled.unread, urls),
+        [item.picture for item in [*unsettled.undecided, *unsettled.unread]], asset_roots(library))

@@ -33,6 +33,7 @@ TICKED = 0.12  # ink above the page's empty boxes: at least this share of the in
 EMPTY = 0.04  # ...at most this share is empty; in between is unsure
 UNSURE = "unsure"
 MAX_PAGE = 20 * 72  # points: no paper a packet is printed on is longer than 20 inches
+WRITTEN = 30  # pixels of ink at 150 dpi, rules aside: less is a speck, more is writing (a letter is 70 and up)
 MULTILINE = 1 << 12  # a text field's flag: written in over several lines (a textarea)
 
 
@@ -283,6 +284,25 @@ def group_picture(reading: Reading, marks: list[Mark], dpi: int = 200) -> bytes:
         bottom_right = (round((x1 - wide[0] + margin) * scale) + 4, round((wide[3] + margin - y0) * scale) + 4)
         cv2.rectangle(picture, top_left, bottom_right, colours[mark.verdict], 2)
     return cv2.imencode(".png", picture)[1].tobytes()
+
+
+def written(crop: np.ndarray) -> bool:
+    """Whether a 150-dpi crop of an area written in holds writing: dark marks, against the paper's own
+    light around them, left once its printed rules and outline (rows and columns dark along much of
+    their length) are taken away, more than a speck of them."""
+    paper = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8)).astype(np.float32) + 1
+    dark = (crop < INK * paper).astype(np.uint8)
+    rules = np.zeros_like(dark)
+    rules[dark.mean(axis=1) > 0.25, :] = 1
+    rules[:, dark.mean(axis=0) > 0.5] = 1
+    left = dark & (1 - cv2.dilate(rules, np.ones((11, 7), np.uint8)))  # a rule blurred or JPEG-ringed is wide
+    return int(cv2.morphologyEx(left, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)).sum()) > WRITTEN  # specks gone
+
+
+def notes(reading: Reading, areas: list[Area]) -> dict[str, bytes]:
+    """A 150-dpi PNG of each area written in on the page, as scanned, by field; blank areas are left out."""
+    crops = {area.field: reading.crop(area.rect, 150) for area in areas}
+    return {name: cv2.imencode(".png", crop)[1].tobytes() for name, crop in crops.items() if written(crop)}
 
 
 def thumbnail(image: np.ndarray, width: int = 900) -> bytes:

@@ -265,12 +265,13 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]] + scanned)
     _refuse_inputs_as_outputs(folder, [*inputs, *([corrections] if corrections else [])])
     output.prepare(folder, list(OUTPUTS), force)
-    from kit.pdf import print_pdf  # noqa: PLC0415 - WeasyPrint costs a second to import
+    from kit.pdf import print_with_pictures  # noqa: PLC0415 - WeasyPrint costs a second to import
     from kit.manifest import MANIFEST_NAME, dump  # noqa: PLC0415
     from kit.render import asset_roots, render_debrief  # noqa: PLC0415
 
-    files = {"debrief.pdf": print_pdf(render_debrief(library, debrief), asset_roots(library),
-                                      attach=(MANIFEST_NAME, dump(manifest))),
+    notes = [picture for v in debrief.verdicts for picture in v.notes.values()]  # in render_debrief's order
+    files = {"debrief.pdf": print_with_pictures(lambda urls: render_debrief(library, debrief, urls), notes,
+                                                asset_roots(library), attach=(MANIFEST_NAME, dump(manifest))),
              "scores.json": (json.dumps(debrief.as_dict(), indent=2, ensure_ascii=False) + "\n").encode(),
              "scores.csv": scores_csv(debrief)}
     return debrief, output.write_files(folder, files, force)

@@ -48,6 +48,7 @@ class Verdict:
     red_flags: tuple[str, ...] = ()
     label: str = ""  # the name, told apart from others of the same name
     corrected: tuple[str, ...] = ()  # answers a scan left undecided and a person settled (review.py)
+    notes: dict[str, bytes] = field(default_factory=dict, repr=False)  # areas written in, as scanned (PNG)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Reader:
         self._seen: dict[tuple[int, int], tuple[Path, str]] = {}  # which file holds each page read,
         self._fields: dict[int, dict[str, str]] = {}  # the answers read,
         self._corrected: dict[int, list[str]] = {}  # those a person settled,
+        self._notes: dict[int, dict[str, bytes]] = {}  # pictures of the notes written,
         self._problems: list[Problem] = []  # what is wrong with the scans as a whole,
         self._undecided: list[Undecided] = []  # answers not read for certain,
         self._unread: list[Unread] = []  # and pages not read at all
@@ -210,9 +212,12 @@ class Reader:
                        for page in sorted(set(self._layouts[document].boxes) - read)]
         if unsure:
             raise Unsettled(unsure, self._undecided, self._unread)
-        return [replace(self._from_fields(self._seen[min((d, p) for d, p in self._seen if d == document)][0],
-                                          self.manifest, values), corrected=tuple(self._corrected.get(document, ())))
-                for document, values in sorted(self._fields.items())]
+        return [self._scanned_verdict(document, values) for document, values in sorted(self._fields.items())]
+
+    def _scanned_verdict(self, document: int, values: dict[str, str]) -> Verdict | Screen:
+        source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
+        found = replace(self._from_fields(source, self.manifest, values), corrected=tuple(self._corrected.get(document, ())))
+        return replace(found, notes=self._notes.get(document, {})) if isinstance(found, Verdict) else found
 
     def _layout_of(self, code: PageCode) -> Layout:
         """Where a scanned page's boxes are: from the kit folder's own PDF of the document its code names."""
@@ -254,6 +259,7 @@ class Reader:
                                         f"of {self.manifest.documents[document]}.pdf); give each page once"))
             return
         self._seen[document, page] = (path, label)
+        self._notes.setdefault(document, {}).update(scan.notes(reading, self._layouts[document].areas.get(page, [])))
         printed = f"{self.manifest.documents[document]}.pdf"
         for name, marks in reading.groups().items():
             read = scan.answer(marks)

@@ -14,7 +14,7 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw
 
-from kit.scan import Box
+from kit.scan import Area, Box
 
 
 def render(pdf: Path, page: int, dpi: int) -> Image.Image:
@@ -67,6 +67,14 @@ def tick(image: Image.Image, box: Box, page_height: float, dpi: int, kind: str =
         draw.line([(cx - 0.15 * side, cy), (cx + 0.1 * side, cy + 0.05 * side)], fill=170, width=max(1, pen // 2))
     else:
         raise ValueError(kind)
+
+
+def write(image: Image.Image, area: Area, page_height: float, dpi: int, words: str) -> None:
+    """``words`` written on the first line of a notes ``area``, in pen-dark ink."""
+    scale = dpi / 72
+    x0, _, _, y1 = area.rect
+    ImageDraw.Draw(image).text(((x0 + 10) * scale, (page_height - y1 + 12) * scale), words, fill=40,
+                               font_size=round(11 * scale))
 
 
 def degrade(image: Image.Image, rng: random.Random, *, photo: bool = False, rotate: float = 5.0) -> np.ndarray:

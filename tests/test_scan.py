@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 pytest.importorskip("cv2", reason="the scanning extra (pip install -e '.[scan]')")
 
-from kit.scan import UNSURE, Box, Layout, Unreadable, layout, read_page  # noqa: E402
-from tests.scans import by_field, degrade, mark_page, render, tick  # noqa: E402
+from kit.scan import UNSURE, Box, Layout, Unreadable, layout, read_page, written  # noqa: E402
+from tests.scans import by_field, degrade, mark_page, render, tick, write  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,19 @@ def test_two_ticks_in_one_group_or_a_faint_mark_go_to_a_person(packet) -> None:
     assert answer in (None, UNSURE)  # a faint stroke is never read as a rating
 
 
+@pytest.mark.parametrize("photo", [False, True], ids=["scanner", "phone"])
+def test_a_notes_area_reads_as_written_only_when_written_in(packet, photo: bool) -> None:
+    pdf, sizes, _, printed = packet
+    page = next(page for page in sorted(printed.areas) if page in printed.boxes)
+    area = printed.areas[page][0]
+    for words, seed in (("", 1), ("", 2), ("ok", 3), ("Strong on data leakage", 4)):
+        image = render(pdf, page, 200)
+        if words:
+            write(image, area, sizes[page - 1][1], 200, words)
+        reading = read_page(degrade(image, random.Random(seed), photo=photo), lambda code: printed)
+        assert written(reading.crop(area.rect, 150)) == bool(words), (words, seed)
+
+
 def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
     pdf, sizes, boxes, printed = packet
     image = np.array(render(pdf, min(boxes), 150))
@@ -94,11 +107,15 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     assert run("--role", "cv-engineer", "--level", "senior", "--interviewer", "Grace Hopper", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "cv-engineer-senior"
     pdf = kit / "interviewer.pdf"
-    sizes, boxes, _ = layout(pdf)
+    sizes, boxes, areas = layout(pdf)
     rng = random.Random(7)
     ratings, pages, twice = {}, [], None
+    noted = [area for page in sorted(boxes) for area in areas.get(page, [])][:2]  # two areas written in, the rest blank
     for page in sorted(boxes):
         image = render(pdf, page, 200)
+        for area in areas.get(page, []):
+            if area in noted:
+                write(image, area, sizes[page - 1][1], 200, "Spotted the leak between splits")
         for field, options in by_field(boxes[page]).items():
             if not field.startswith("flag:"):
                 chosen = rng.choice(options)
@@ -141,6 +158,11 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     assert [i.pop("corrected") for i in from_scan["interviewers"]] == [[field]]  # and the answer a person settled
     assert [i.pop("corrected") for i in from_sheet["interviewers"]] == [[]]
     assert from_scan == from_sheet and from_scan["interviewers"][0]["name"] == "Grace Hopper"
+    debrief = PdfReader(tmp_path / "from-scan" / "debrief.pdf")
+    text = "".join(page.extract_text() for page in debrief.pages)
+    assert "Handwritten notes, as scanned" in text and all(area.field.removeprefix("notes:") in text for area in noted)
+    pictures = {image.name for page in debrief.pages for image in page.images}  # pages share one resource list
+    assert len(pictures) == len(noted)  # blank areas are left out
 
 
 @pytest.mark.slow
