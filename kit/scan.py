@@ -2,9 +2,10 @@
 
 The page says which it is (its QR code, marks.py); the four corner squares give the homography from the
 printed page to the image, which undoes rotation, scale and perspective; the kit's own PDF says where
-every tick box is (its form fields). Each box is measured against the page's own empty boxes, never
-against a fixed grey level, and a box that is neither clearly empty nor clearly ticked is ``unsure``:
-it goes to a person, never into a score.
+every tick box is (its form fields). Each box is measured against the paper around it, never against a
+fixed grey level nor against other boxes (a page may hold few, all marked), and a box that is neither
+clearly empty nor clearly ticked, a faint mark among them, is ``unsure``: it goes to a person, never
+into a score.
 
 Needs the scanning extra (``pip install -e '.[scan]'``): OpenCV and NumPy for the geometry, zxing-cpp
 for the code.
@@ -28,9 +29,12 @@ from pypdf import PdfReader
 from kit.marks import CORNER, MM, PageCode, code_centre, corners
 
 INK = 0.6  # a pixel darker than this share of the paper around its box is ink
-INNER = 0.55  # the share of a box's side measured, centred: clear of its printed outline
-TICKED = 0.12  # ink above the page's empty boxes: at least this share of the inner area is ticked...
-EMPTY = 0.04  # ...at most this share is empty; in between is unsure
+FAINT = 0.85  # ...and one darker than this share is at least a faint mark (pencil, a pen running dry)
+SMOOTH = 1.0  # pixels: the grain smoothed away before a box is measured
+INNER = 0.3  # the radius of the disc measured at a box's centre, as a share of its side: clear of its
+# printed outline, a circle (radio) or a square (check box), by a fifth of the side
+TICKED = 0.10  # ink on at least this share of a box's inner area is a tick...
+EMPTY = 0.04  # ...and ink, faint marks included, on at most this share is empty; anything else is unsure
 UNSURE = "unsure"
 MAX_PAGE = 20 * 72  # points: no paper a packet is printed on is longer than 20 inches
 WRITTEN = 30  # pixels of ink at 150 dpi, rules aside: less is a speck, more is writing (a letter is 70 and up)
@@ -58,7 +62,8 @@ class Area:
 @dataclass(frozen=True)
 class Mark:
     box: Box
-    ink: float  # share of the inner area darker than the paper, less the page's empty boxes
+    ink: float  # share of the inner area that is ink
+    faint: float  # share of the inner area marked at all, faint marks included
     verdict: str  # "ticked", "empty" or "unsure"
 
 
@@ -172,29 +177,31 @@ def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Rea
     if np.linalg.norm(code_at - centre) > 5 * MM * image.shape[1] / width:  # a wrong corner matched: never read on
         raise Unreadable("the corner squares and the page's code do not agree on where the page lies; scan it again")
     page_boxes = printed.boxes.get(code.page, [])
-    inks = [_ink(image, to_image, box, height) for box in page_boxes]
-    paper = float(np.median(inks)) if inks else 0.0  # most boxes on a page are empty
-    marks = [Mark(box, ink - paper, _verdict(ink - paper)) for box, ink in zip(page_boxes, inks, strict=True)]
+    marks = [Mark(box, *inks, _verdict(*inks)) for box in page_boxes for inks in [_ink(image, to_image, box, height)]]
     return Reading(code, marks, image, to_image, height)
 
 
 def _upright(image: np.ndarray) -> tuple[PageCode, np.ndarray, np.ndarray]:
     """The page's code, the image turned by quarter turns so that the code (and so the page) is
     upright, and the code's centre in that image."""
-    code, found = _find_code(image)
-    turns = round(found.orientation / 90) % 4
+    code, orientation, centre = _find_code(image)
+    turns = round(orientation / 90) % 4
     if turns:
         image = np.ascontiguousarray(np.rot90(image, turns))
-        code, found = _find_code(image)
-    corners_ = found.position
-    points = [corners_.top_left, corners_.top_right, corners_.bottom_right, corners_.bottom_left]
-    return code, image, np.float32([(p.x, p.y) for p in points]).mean(axis=0)
+        code, _, centre = _find_code(image)
+    return code, image, centre
 
 
-def _find_code(image: np.ndarray) -> tuple[PageCode, zxingcpp.Barcode]:
-    for found in zxingcpp.read_barcodes(image):
-        if code := PageCode.parse(found.text):
-            return code, found
+def _find_code(image: np.ndarray) -> tuple[PageCode, int, np.ndarray]:
+    """The page's code, its orientation in degrees and its centre; looked for again at twice the size
+    when not found, as a small, soft photo's modules may be too few pixels for the decoder."""
+    for scale in (1, 2):
+        view = image if scale == 1 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        for found in zxingcpp.read_barcodes(view, formats=zxingcpp.BarcodeFormat.QRCode):
+            if code := PageCode.parse(found.text):
+                at = found.position
+                points = [at.top_left, at.top_right, at.bottom_right, at.bottom_left]
+                return code, found.orientation, np.float32([(p.x, p.y) for p in points]).mean(axis=0) / scale
     raise NoCode("no kitgen page code found")
 
 
@@ -246,27 +253,33 @@ def _like(found: np.ndarray, printed: np.ndarray, areas: list[float]) -> bool:
     return bool(ratio.max() < 1.35 * ratio.min())
 
 
-def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> float:
-    """The share of the box's inner area darker than the paper around it."""
+def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> tuple[float, float]:
+    """The shares of the disc at the box's centre that are ink and that are marked at all, against the paper
+    around the box (whatever the light there), never against other boxes: a page may have few. The
+    patch is smoothed first, so a noisy photo's grain is not taken for a faint mark; a pen stroke is
+    wider than the smoothing."""
     x0, y0, x1, y1 = box.rect
-    cx, cy, half_w, half_h = (x0 + x1) / 2, height - (y0 + y1) / 2, (x1 - x0) * INNER / 2, (y1 - y0) * INNER / 2
-    quad = np.float32([(cx - half_w, cy - half_h), (cx + half_w, cy - half_h), (cx + half_w, cy + half_h),
-                       (cx - half_w, cy + half_h)]).reshape(-1, 1, 2)
-    polygon = cv2.perspectiveTransform(quad, to_image).reshape(-1, 2)
-    mask = np.zeros(image.shape, np.uint8)
-    cv2.fillConvexPoly(mask, np.int32(np.round(polygon)), 255)
-    inside = image[mask > 0]
-    if inside.size == 0:
-        raise Unreadable(f"box {box.field}={box.value} falls outside the image")
+    cx, cy = (x0 + x1) / 2, height - (y0 + y1) / 2
+    disc = np.float32([(cx + (x1 - x0) * INNER * np.cos(a), cy + (y1 - y0) * INNER * np.sin(a)) for a in _ANGLES])
+    polygon = cv2.perspectiveTransform(disc.reshape(-1, 1, 2), to_image).reshape(-1, 2)
     (left, top), (right, bottom) = polygon.min(axis=0), polygon.max(axis=0)
     margin = 2 * max(right - left, bottom - top)  # the paper around the box, whatever the light there
-    around = image[max(0, int(top - margin)):int(bottom + margin) + 1, max(0, int(left - margin)):int(right + margin) + 1]
+    top_px, left_px = max(0, int(top - margin)), max(0, int(left - margin))
+    around = image[top_px:int(bottom + margin) + 1, left_px:int(right + margin) + 1]
+    mask = np.zeros(around.shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.int32(np.round(polygon - (left_px, top_px))), 255)
+    inside = cv2.GaussianBlur(around, (0, 0), SMOOTH)[mask > 0] if around.size else around
+    if inside.size == 0:
+        raise Unreadable(f"box {box.field}={box.value} falls outside the image")
     paper = float(np.percentile(around, 90))
-    return float(np.mean(inside < INK * paper))
+    return float(np.mean(inside < INK * paper)), float(np.mean(inside < FAINT * paper))
 
 
-def _verdict(ink: float) -> str:
-    return "ticked" if ink >= TICKED else "empty" if ink <= EMPTY else UNSURE
+_ANGLES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+
+
+def _verdict(ink: float, faint: float) -> str:
+    return "ticked" if ink >= TICKED else "empty" if max(ink, faint) <= EMPTY else UNSURE
 
 
 def group_picture(reading: Reading, marks: list[Mark], dpi: int = 200) -> bytes:

@@ -45,7 +45,8 @@ def mark_page(image: Image.Image, boxes: list[Box], page_height: float, dpi: int
 
 
 def tick(image: Image.Image, box: Box, page_height: float, dpi: int, kind: str = "tick", rng: random.Random | None = None) -> None:
-    """A pen mark on ``box``: a tick, a cross, a filled circle or a faint short stroke."""
+    """A pen mark on ``box``: a tick, a cross, a filled circle, a partial (small, off-centre) tick, a
+    scribble (a tick crossed out) or a faint tick."""
     rng = rng or random.Random(0)
     scale = dpi / 72
     x0, y0, x1, y1 = box.rect
@@ -63,8 +64,18 @@ def tick(image: Image.Image, box: Box, page_height: float, dpi: int, kind: str =
         draw.line([(cx - 0.5 * side, cy + 0.5 * side), (cx + 0.5 * side, cy - 0.5 * side)], fill=ink, width=pen)
     elif kind == "filled":
         draw.ellipse([cx - 0.45 * side, cy - 0.45 * side, cx + 0.45 * side, cy + 0.45 * side], fill=ink)
-    elif kind == "faint":
-        draw.line([(cx - 0.15 * side, cy), (cx + 0.1 * side, cy + 0.05 * side)], fill=170, width=max(1, pen // 2))
+    elif kind == "partial":
+        dx, dy = rng.uniform(-0.12, 0.12) * side, rng.uniform(-0.12, 0.12) * side
+        draw.line([(cx - 0.25 * side + dx, cy + dy), (cx - 0.05 * side + dx, cy + 0.25 * side + dy),
+                   (cx + 0.3 * side + dx, cy - 0.3 * side + dy)], fill=ink, width=pen, joint="curve")
+    elif kind == "scribble":
+        for step in range(7):
+            y = cy - 0.5 * side + step * side / 6
+            draw.line([(cx - 0.55 * side, y + jitter[step % 6]), (cx + 0.55 * side, y - jitter[(step + 1) % 6])],
+                      fill=ink, width=pen)
+    elif kind == "faint":  # a light pencil, or a pen running dry
+        draw.line([(cx - 0.45 * side, cy), (cx - 0.1 * side, cy + 0.4 * side), (cx + 0.55 * side, cy - 0.55 * side)],
+                  fill=rng.randint(120, 175), width=max(2, pen // 2), joint="curve")
     else:
         raise ValueError(kind)
 
@@ -77,9 +88,36 @@ def write(image: Image.Image, area: Area, page_height: float, dpi: int, words: s
                                font_size=round(11 * scale))
 
 
-def degrade(image: Image.Image, rng: random.Random, *, photo: bool = False, rotate: float = 5.0) -> np.ndarray:
+def stray(image: Image.Image, boxes: list[Box], page_height: float, dpi: int, rng: random.Random, near: bool = False) -> None:
+    """A stray pen stroke on the page that touches no box: anywhere, or (``near``) just beside one box."""
+    scale = dpi / 72
+    draw = ImageDraw.Draw(image)
+    if near and boxes:
+        x0, y0, x1, y1 = rng.choice(boxes).rect
+        gap = rng.uniform(1.5, 3.0)  # points clear of the box's edge
+        x = x1 + gap if rng.random() < 0.5 else x0 - gap
+        draw.line([(x * scale, (page_height - y1) * scale), (x * scale, (page_height - y0) * scale)], fill=30,
+                  width=max(2, round(0.6 * scale)))
+        return
+    width, height = image.size
+    for _ in range(50):  # a place clear of every box
+        x, y = rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height
+        dx, dy = rng.uniform(-0.15, 0.15) * width, rng.uniform(-0.05, 0.05) * height
+        left, right, top, bottom = min(x, x + dx), max(x, x + dx), min(y, y + dy), max(y, y + dy)
+        clear = 6 * scale
+        if all(right < b.rect[0] * scale - clear or left > b.rect[2] * scale + clear
+               or bottom < (page_height - b.rect[3]) * scale - clear or top > (page_height - b.rect[1]) * scale + clear
+               for b in boxes):
+            draw.line([(x, y), (x + dx, y + dy)], fill=rng.randint(20, 90), width=max(2, round(0.5 * scale)))
+            return
+
+
+def degrade(image: Image.Image, rng: random.Random, *, photo: bool = False, rotate: float = 5.0,
+            bilevel: bool = False) -> np.ndarray:
     """``image`` as a scanner (or, with ``photo``, a phone) returns it: turned up to ``rotate`` degrees,
-    scaled by up to 3%, with perspective for photos, blurred, noisy, unevenly lit and JPEG-compressed."""
+    scaled by up to 3%, with perspective for photos, blurred, noisy, unevenly lit and JPEG-compressed;
+    with ``bilevel``, as a scanner's black-and-white mode returns it instead of JPEG: every pixel black
+    or white."""
     grey = np.array(image, dtype=np.float32)
     h, w = grey.shape
     angle, scale = rng.uniform(-rotate, rotate), rng.uniform(0.97, 1.03)
@@ -97,6 +135,8 @@ def degrade(image: Image.Image, rng: random.Random, *, photo: bool = False, rota
         ys, xs = np.mgrid[0:out.shape[0], 0:out.shape[1]]
         out = out * (0.75 + 0.25 * (xs / out.shape[1] * rng.uniform(0.5, 1) + ys / out.shape[0] * rng.uniform(0, 0.5)))
     out = out + np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 8), out.shape)
+    if bilevel:
+        return np.where(out < rng.uniform(120, 170), 0, 255).astype(np.uint8)
     encoded = io.BytesIO()
     Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)).save(encoded, "JPEG", quality=rng.randint(40, 90))
     return np.array(Image.open(encoded).convert("L"))
