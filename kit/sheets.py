@@ -21,11 +21,10 @@ from kit.library import Library
 from kit.manifest import NAME_LENGTH, Manifest, read_manifest
 from kit.models import Model
 from kit.parse import message
-from kit.review import Corrections, Undecided, Unread, Unsettled
+from kit.review import Corrections
 
 if TYPE_CHECKING:
-    from kit.marks import PageCode
-    from kit.scan import Layout
+    from kit.scanned import Scans
 
 MAX_SHEET_BYTES = 1024 * 1024  # a full panel's sheet is a few kB
 SCAN_SUFFIXES = (".png", ".jpg", ".jpeg")  # photos and single scanned pages; scanned PDFs are told apart by content
@@ -109,14 +108,7 @@ class Reader:
                  corrections: Corrections | None = None) -> None:
         self.manifest, self.library, self.rubric, self.folder = manifest, library, library.rubric, folder
         self.corrections = corrections  # a person's word on answers an earlier reading left undecided
-        self._layouts: dict[int, Layout] = {}  # scanned documents: where their boxes are,
-        self._seen: dict[tuple[int, int], tuple[Path, str]] = {}  # which file holds each page read,
-        self._fields: dict[int, dict[str, str]] = {}  # the answers read,
-        self._corrected: dict[int, list[str]] = {}  # those a person settled,
-        self._notes: dict[int, dict[str, bytes]] = {}  # pictures of the notes written,
-        self._problems: list[Problem] = []  # what is wrong with the scans as a whole,
-        self._undecided: list[Undecided] = []  # answers not read for certain,
-        self._unread: list[Unread] = []  # and pages not read at all
+        self.scans: Scans | None = None  # pages read from scans and photos, once there are some
         self.scale = len(library.rubric.scale)
         self.manifests: dict[str, Manifest] = {manifest.kit_id: manifest}  # kits of the loop seen so far
 
@@ -148,13 +140,16 @@ class Reader:
         self.manifests[attached.kit_id] = attached
         return self._from_fields(path, attached, form_values(path))
 
-    def _from_fields(self, path: Path, attached: Manifest, values: dict[str, str]) -> Verdict | Screen:
-        """A verdict (or the prescreen's points) from one document's fields, filled in or read from a scan."""
+    def _from_fields(self, path: Path, attached: Manifest, values: dict[str, str], stage: str | None = None
+                     ) -> Verdict | Screen:
+        """A verdict (or the prescreen's points) from one document's fields, filled in or read from a scan;
+        the stage of a plan's packet is found from what it rates, unless known (a scanned page's code
+        names its packet)."""
         if any(name.startswith("p:") for name in values):
             return self._screen(path, attached.group, {k[2:]: v for k, v in values.items() if k.startswith("p:")},
                                 _raising(path))
         ratings = {name: self._rating(path, name, value) for name, value in values.items() if name[:2] in ("q:", "c:")}
-        stage = self._stage(path, attached, ratings)
+        stage = stage or self._stage(path, attached, ratings)
         if not ratings:
             raise KitgenError(f"{path}: no ratings are filled in; tick at least the scorecard "
                               "(or, on a screener key, the points)")
@@ -173,106 +168,30 @@ class Reader:
         )
 
     def scan(self, path: Path) -> list[Verdict | Screen]:
-        """Read the scanned or photographed pages in ``path`` (this kit's packets and screener key, any
-        order, any way up); their verdicts come from ``scanned`` once every input is read, since one
-        packet's pages may be spread over several photos."""
+        """Read the scanned or photographed pages in ``path``; their verdicts come from ``scanned`` once
+        every input is read, since one packet's pages may be spread over several photos."""
         if self.folder is None:
             raise KitgenError(f"{path}: a scan carries no kit; pass --kit with the kit folder it was printed from")
-        try:
-            from kit import scan  # noqa: PLC0415 - the scanning extra: OpenCV, NumPy, zxing-cpp
-        except ImportError:
-            raise KitgenError(f"{path}: reading scans needs the scanning extra: pip install 'kitgen[scan]'") from None
-        before = self._pages_met()
-        try:
-            for label, image in scan.images(path):  # pages without a code (cover, reference card) are passed over
-                self._scanned_page(path, label, image)
-        except scan.Unreadable as exc:  # the file itself, not one page of it
-            raise KitgenError(f"{path}: {exc}") from None
-        if self._pages_met() == before:
-            raise KitgenError(f"{path}: neither a filled kitgen packet (no kit manifest attached) nor a scan of one "
-                              "(no page shows a kitgen page code)")
+        if self.scans is None:
+            from kit.scanned import Scans  # noqa: PLC0415
+
+            self.scans = Scans(self.manifest, self.folder, self.corrections)
+        self.scans.read(path)
         return []
 
-    def _pages_met(self) -> int:
-        return len(self._seen) + len(self._problems) + len(self._unread)
-
     def scanned(self) -> list[Verdict | Screen]:
-        """One verdict per document read from scans, all inputs together; refused (Unsettled), every page
-        and answer listed, if anything could not be read for certain or a page with boxes to tick is
-        missing, or a correction could not be applied."""
-        documents = self.manifest.documents
-        unsure = [*self._problems, *(u.problem() for u in self._unread), *(u.problem() for u in self._undecided)]
-        if self.corrections:
-            unsure += [*self.corrections.problems, *self.corrections.unused()]
-        for document in sorted({d for d, _ in self._seen}):  # a page whose code could not be read is not passed over
-            read = {page for d, page in self._seen if d == document}
-            source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
-            unsure += [Problem(source, None, f"page {page} of {documents[document]}.pdf has boxes to tick but is "
-                               "not among the scans, or its code cannot be read; give every such page")
-                       for page in sorted(set(self._layouts[document].boxes) - read)]
-        if unsure:
-            raise Unsettled(unsure, self._undecided, self._unread)
-        return [self._scanned_verdict(document, values) for document, values in sorted(self._fields.items())]
-
-    def _scanned_verdict(self, document: int, values: dict[str, str]) -> Verdict | Screen:
-        source = self._seen[min((d, p) for d, p in self._seen if d == document)][0]
-        found = replace(self._from_fields(source, self.manifest, values), corrected=tuple(self._corrected.get(document, ())))
-        return replace(found, notes=self._notes.get(document, {})) if isinstance(found, Verdict) else found
-
-    def _layout_of(self, code: PageCode) -> Layout:
-        """Where a scanned page's boxes are: from the kit folder's own PDF of the document its code names."""
-        from kit import scan  # noqa: PLC0415
-
-        documents = self.manifest.documents
-        if code.kit_id != self.manifest.kit_id:
-            raise scan.Unreadable(f"a page of kit {code.kit_id}, not of kit {self.manifest.kit_id}; score it with its own --kit")
-        if not 0 <= code.document < len(documents) or documents[code.document] == "prescreen":
-            raise scan.Unreadable(f"document {code.document} of kit {code.kit_id} is not one that is scored")
-        if code.document not in self._layouts:
-            printed = self.folder / f"{documents[code.document]}.pdf"  # type: ignore[operator]
-            if not printed.is_file():
-                raise scan.Unreadable(f"the kit folder has no {printed.name}, which says where this page's boxes are")
-            found = scan.layout(printed)
-            if not found.boxes:
-                raise scan.Unreadable(f"{printed} has no form fields (made with --no-forms), so its boxes "
-                                      "cannot be placed; make the kit again without --no-forms")
-            self._layouts[code.document] = found
-        return self._layouts[code.document]
-
-    def _scanned_page(self, path: Path, label: str, image: object) -> None:
-        """Read one scanned page into the fields of its document; what cannot be read for certain is kept
-        to be listed; a page without a kitgen code is passed over."""
-        from kit import scan  # noqa: PLC0415
-
-        where = f"{label}: " if label else ""
-        try:
-            reading = scan.read_page(image, self._layout_of)  # type: ignore[arg-type]
-        except scan.NoCode:
-            return
-        except scan.Unreadable as exc:
-            self._unread.append(Unread(path, label, str(exc), scan.thumbnail(image)))  # type: ignore[arg-type]
-            return
-        document, page = reading.code.document, reading.code.page
-        if (document, page) in self._seen:
-            first, first_label = self._seen[document, page]
-            self._problems.append(Problem(path, None, f"{where}the same page as {first.name} {first_label} (page {page} "
-                                        f"of {self.manifest.documents[document]}.pdf); give each page once"))
-            return
-        self._seen[document, page] = (path, label)
-        self._notes.setdefault(document, {}).update(scan.notes(reading, self._layouts[document].areas.get(page, [])))
-        printed = f"{self.manifest.documents[document]}.pdf"
-        for name, marks in reading.groups().items():
-            read = scan.answer(marks)
-            answer = self.corrections.settle(printed, name, read, read != scan.UNSURE, [m.box.value for m in marks],
-                                             f"{path.name} {label}".strip()) if self.corrections else read
-            if answer == scan.UNSURE:
-                self._undecided.append(Undecided(path, label, printed, page, name, tuple(
-                    (m.box.value, m.ink, m.verdict) for m in marks), scan.group_picture(reading, marks)))
-                continue
-            if answer != read:
-                self._corrected.setdefault(document, []).append(name)
-            if answer is not None:
-                self._fields.setdefault(document, {})[name] = answer
+        """One verdict per document read from scans (raises review.Unsettled when some cannot be read for
+        certain): the same as a packet filled in on screen, with what a person settled and the notes."""
+        if self.scans is None:  # corrections with no scan to settle are refused, not passed over
+            if unused := self.corrections.unused() if self.corrections else []:
+                raise InputError(unused)
+            return []
+        verdicts: list[Verdict | Screen] = []
+        for document in self.scans.documents():
+            found = replace(self._from_fields(document.source, document.manifest, document.values, document.stage),
+                            corrected=tuple(document.corrected))
+            verdicts.append(replace(found, notes=document.notes) if isinstance(found, Verdict) else found)
+        return verdicts
 
     def yaml_sheet(self, path: Path) -> list[Verdict | Screen]:
         from kit.parse import parse_yaml  # noqa: PLC0415

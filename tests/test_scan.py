@@ -225,3 +225,40 @@ def test_a_scanned_screener_key_gives_the_points_typed_in_a_sheet(run, tmp_path:
     from_sheet = json.loads((tmp_path / "typed" / "scores.json").read_text())["prescreen"]
     assert (from_scan.pop("source"), from_sheet.pop("source")) == (str(photos[0]), str(sheet))
     assert from_scan == from_sheet and from_scan["points"] == points  # one key, photographed page by page
+
+
+@pytest.mark.slow
+def test_a_loop_printed_as_separate_kits_is_scanned_together_and_a_foreign_pdf_is_refused(run, tmp_path: Path) -> None:
+    """Stages printed as kits of their own, side by side: one stack of scans scores the loop; a kit
+    folder holding another kit's PDF cannot place a page's boxes and says so."""
+    for stage in ("technical", "coding"):
+        made = run("--role", "cv-engineer", "--level", "senior", "--stage", stage, "--interviewer", f"Ada {stage}",
+                   "--out", tmp_path / "kits")
+        assert made.exit_code == 0, made.output
+    rng, pages = random.Random(5), []
+    for stage in ("technical", "coding"):
+        pdf = tmp_path / "kits" / f"cv-engineer-senior-{stage}" / f"interviewer-{stage}.pdf"
+        sizes, boxes, _ = layout(pdf)
+        for page in sorted(boxes):
+            image = render(pdf, page, 150)
+            for options in by_field(boxes[page]).values():
+                tick(image, options[0], sizes[page - 1][1], 150, "tick", rng)  # every row: the first box
+            pages.append(Image.fromarray(degrade(image, rng)))
+    scan = tmp_path / "day.pdf"
+    rng.shuffle(pages)
+    pages[0].save(scan, save_all=True, append_images=pages[1:], resolution=150)
+    technical = tmp_path / "kits" / "cv-engineer-senior-technical"
+    scored = run("score", "--kit", technical, scan, "--out", tmp_path / "out")
+    assert scored.exit_code == 0, scored.output
+    found = json.loads((tmp_path / "out" / "scores.json").read_text())
+    assert sorted((i["name"], i["stage"]) for i in found["interviewers"]) == [("Ada coding", "coding"),
+                                                                              ("Ada technical", "technical")]
+    assert {row["id"]: row["mean"] for row in found["competencies"]}["coding"] == 1.0  # rated in the coding kit
+
+    own = technical / "screener.pdf"
+    key = tmp_path / "key.png"
+    Image.fromarray(degrade(render(own, min(layout(own).boxes), 150), rng)).save(key)  # a page of the technical kit
+    own.write_bytes((tmp_path / "kits" / "cv-engineer-senior-coding" / "screener.pdf").read_bytes())  # swapped
+    refused = run("score", "--kit", technical, key, "--out", tmp_path / "out2")
+    assert refused.exit_code == 2
+    assert f"{own} is not kit {yaml.safe_load((technical / 'kit.yaml').read_text())['kit_id']}'s own" in refused.stderr
