@@ -30,11 +30,29 @@ Short = Annotated[str, StringConstraints(max_length=200)]
 
 
 @dataclass(frozen=True)
-class Undecided:
+class Scanned:
+    """Something on one scanned page that a person must see."""
+
+    source: Path  # the file
+    label: str  # where in it: "page 3" of a scanned PDF, "" for a photo
+
+    @property
+    def where(self) -> str:
+        """Which scanned page, for a person: ``scan.pdf, page 3`` or a photo's file name."""
+        return f"{self.source.name}, {self.label}" if self.label else self.source.name
+
+    @property
+    def message(self) -> str:
+        raise NotImplementedError
+
+    def problem(self) -> Problem:
+        return Problem(self.source, None, f"{self.label}: {self.message}" if self.label else self.message)
+
+
+@dataclass(frozen=True)
+class Undecided(Scanned):
     """An answer a scan could not settle."""
 
-    source: Path
-    label: str  # where in the source: "page 3" of a scanned PDF, "" for a photo
     document: str  # the printed document's file name, such as "interviewer.pdf"
     page: int  # of the printed document
     field: str  # the answer's form-field name, such as "q:vis-receptive-field"
@@ -54,35 +72,20 @@ class Undecided:
         return f"one of {', '.join(value for value, _, _ in self.boxes)} or {NONE}"
 
     @property
-    def where(self) -> str:
-        return _where(self.source, self.label)
-
-    def problem(self) -> Problem:
-        label = f"{self.label}: " if self.label else ""
-        return Problem(self.source, None, f"{label}{self.field}: {self.why}; a person decides it (review.pdf)")
+    def message(self) -> str:
+        return f"{self.field}: {self.why}; a person decides it (review.pdf)"
 
 
 @dataclass(frozen=True)
-class Unread:
+class Unread(Scanned):
     """A scanned page that could not be read: no answer on it is taken."""
 
-    source: Path
-    label: str
     reason: str
     picture: bytes  # PNG of the page as scanned, small
 
     @property
-    def where(self) -> str:
-        return _where(self.source, self.label)
-
-    def problem(self) -> Problem:
-        label = f"{self.label}: " if self.label else ""
-        return Problem(self.source, None, f"{label}{self.reason}")
-
-
-def _where(source: Path, label: str) -> str:
-    """Which scanned page, for a person: ``scan.pdf, page 3`` or a photo's file name."""
-    return f"{source.name}, {label}" if label else source.name
+    def message(self) -> str:
+        return self.reason
 
 
 class Unsettled(InputError):
