@@ -273,6 +273,14 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
     scanning extra) or typed-up paper score sheets (.yaml, .csv) of one candidate's kit.
 
     Writes debrief.pdf, scores.json and scores.csv and prints a summary; the inputs are never changed.
+    When a scan leaves answers undecided, it scores nothing and writes review.pdf (each one, as scanned)
+    and corrections.yaml instead: write what the paper says there and run again with --corrections.
+
+    \b
+    Examples:
+      kitgen score --kit output/cv-engineer-senior grace.pdf alan.yaml
+      kitgen score --kit output/cv-engineer-senior scan.pdf photo.jpg
+      kitgen score --kit output/cv-engineer-senior scan.pdf photo.jpg --corrections output/cv-engineer-senior/corrections.yaml
     """
     from kit.score import score_command, write_blank_sheet  # noqa: PLC0415
 
