@@ -295,6 +295,24 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
         echo(path)
 
 
+@cli.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="The port to listen on (default: a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the address in the default browser.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("output"), show_default=True,
+              help="Where kits are made.")
+@click.pass_obj
+def serve_command(sources: Sources, port: int, open_browser: bool, out: Path) -> None:
+    """Make kits in a browser: a local web page on 127.0.0.1, for this machine's user only.
+
+    It prints its address, with a token every request needs; nothing leaves this machine.
+    """
+    try:
+        from kit.serve import serve  # noqa: PLC0415
+    except ImportError:
+        raise click.ClickException("kitgen serve needs its extra: pip install 'kitgen[serve]'") from None
+    serve(sources.config, out, port, open_browser, echo)
+
+
 @cli.command("schema")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("schemas"), show_default=True)
 def schema_command(out: Path) -> None:

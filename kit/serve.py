@@ -1,0 +1,281 @@
+"""``kitgen serve``: kitgen in a browser on the user's own machine, for people who would rather click.
+
+Flask serves a few server-rendered pages (kitgen's own Jinja templates, ``templates/web/``); kits are
+made in a worker process so the page stays responsive. It serves one user on one machine, and is
+safe by construction:
+
+- it listens on 127.0.0.1 only, and refuses a request whose Host header is not that address (or
+  localhost) with its port: a web page cannot reach it through DNS rebinding;
+- a token made at start is in the address it prints; the first request with it sets a strict,
+  HTTP-only cookie, and every request needs one or the other, so another local user or a web page
+  in the same browser cannot drive it;
+- every form carries a CSRF token, checked on every POST;
+- the browser never names a file: kits are named by the ids the server gave them;
+- uploads are bounded, and go through the same readers as the command line;
+- the pages load nothing but this server's own stylesheet (a strict Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import re
+import secrets
+import signal
+import zipfile
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, abort, redirect, request
+
+from kit.assets import asset_dir
+from kit.errors import KitgenError
+from kit.manifest import MANIFEST_NAME, NAME_LENGTH, People, read_manifest
+
+COOKIE = "kitgen_token"
+MAX_UPLOAD = 20 * 2**20  # bytes: a loop's filled packets are a few MB
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; "
+                               "form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the token is in the first address: never pass it on
+    "Cache-Control": "no-store",
+}
+FILE_NAME = re.compile(r"[a-z0-9-]+\.(pdf|yaml|html)")
+
+
+@dataclass
+class Job:
+    """A kit being made in the worker process, and what it made."""
+
+    future: Future[tuple[str, list[str] | str]]
+    title: str
+
+    @property
+    def folder(self) -> Path | None:
+        """The kit's folder once it is made; None while it is being made, or if it could not be."""
+        if not self.future.done():
+            return None
+        folder, _ = self.future.result()
+        return Path(folder) if folder else None
+
+
+@dataclass
+class Server:
+    """What one ``kitgen serve`` holds: its secrets, the library's sources, the output folder, the jobs."""
+
+    config: Path | None
+    out: Path
+    port: int
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    jobs: dict[str, Job] = field(default_factory=dict)
+    workers: ProcessPoolExecutor = field(default_factory=lambda: ProcessPoolExecutor(  # Ctrl-C stops the server,
+        max_workers=1, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)))  # which ends the worker
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+
+def create_app(server: Server) -> Flask:
+    """The web app of ``server``."""
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
+
+    @app.before_request
+    def guard() -> Response | None:
+        if request.host not in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
+            abort(403, "kitgen serves only its own address (127.0.0.1); open the address it printed")
+        given = request.args.get("token")
+        if given is not None and hmac.compare_digest(given, server.token):
+            response = redirect(request.path)
+            response.set_cookie(COOKIE, server.token, httponly=True, samesite="Strict")
+            return response
+        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), server.token):
+            abort(403, "open the address kitgen serve printed, with its token")
+        if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), server.csrf):
+            abort(403, "this form is stale or did not come from kitgen; reload the page and send it again")
+        return None
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.update(HEADERS)
+        return response
+
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    @app.errorhandler(413)
+    def refused(error: Any) -> tuple[str, int]:
+        return _page(server, "web/error.html", {"message": error.description}), error.code
+
+    @app.get("/style.css")
+    def style() -> Response:
+        return Response((asset_dir("templates") / "web" / "web.css").read_text(), mimetype="text/css")
+
+    @app.get("/")
+    def home() -> str:
+        return _page(server, "web/make.html", _form_context(server, {}, []))
+
+    @app.post("/kits")
+    def make() -> Response | tuple[str, int]:
+        from kit.pipeline import Request  # noqa: PLC0415
+
+        form = request.form
+        library = _library(server.config)
+        problems = _check_form(form, library)
+        if problems:
+            return _page(server, "web/make.html", _form_context(server, form, problems)), 400
+        avoid = tuple(path for kit_id, path in _earlier_kits(server.out) if kit_id in form.getlist("avoid"))
+        people = People(form.get("candidate", "").strip() or None, form.get("interviewer", "").strip() or None,
+                        form.get("date") or None)
+        made = Request(form["role"], form["level"], int(form.get("seed") or 1), people, form.get("paper", "a4"),
+                       out=server.out, force="force" in form, plan="plan" in form, stage=form.get("stage") or None,
+                       panel=int(form.get("panel") or 1), avoid=avoid)
+        job_id = secrets.token_urlsafe(8)
+        server.jobs[job_id] = Job(server.workers.submit(_make_kit, made, server.config),
+                                  f"{form['role']}, {form['level']}" + (f", {people.candidate}" if people.candidate else ""))
+        return redirect(f"/kits/{job_id}", code=303)
+
+    @app.get("/kits/<job_id>")
+    def job(job_id: str) -> str:
+        found = server.jobs.get(job_id) or abort(404, "no such kit; make it again")
+        state = "making" if not found.future.done() else "made" if found.folder else "failed"
+        result = found.future.result() if found.future.done() else None
+        context = {"job_id": job_id, "title": found.title, "state": state,
+                   "files": result[1] if state == "made" else [], "error": result[1] if state == "failed" else None}
+        return _page(server, "web/kit.html", context)
+
+    @app.get("/kits/<job_id>/<name>")
+    def kit_file(job_id: str, name: str) -> Response:
+        folder = _made(server, job_id)
+        if not FILE_NAME.fullmatch(name) or not (folder / name).is_file():
+            abort(404, "no such file in this kit")
+        kinds = {"pdf": "application/pdf", "yaml": "text/plain", "html": "text/html"}
+        return Response((folder / name).read_bytes(), mimetype=kinds[name.rsplit(".", 1)[1]],
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+    @app.get("/kits/<job_id>.zip")
+    def kit_zip(job_id: str) -> Response:
+        folder = _made(server, job_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.iterdir()):
+                if FILE_NAME.fullmatch(path.name):
+                    archive.write(path, f"{folder.name}/{path.name}")
+        return Response(buffer.getvalue(), mimetype="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{folder.name}.zip"'})
+
+    return app
+
+
+def _made(server: Server, job_id: str) -> Path:
+    found = server.jobs.get(job_id)
+    if found is None or found.folder is None:
+        abort(404, "no such kit; make it again")
+    return found.folder  # type: ignore[return-value]
+
+
+def _make_kit(made: Any, config: Path | None) -> tuple[str, list[str] | str]:
+    """In the worker process: make the kit; its folder and file names, or the one-line error."""
+    from kit.pipeline import make_kit  # noqa: PLC0415
+
+    try:
+        paths = make_kit(made, _library(config))
+    except KitgenError as exc:
+        return "", exc.format_message()
+    return str(paths[0].parent), [path.name for path in paths]
+
+
+_libraries: dict[Path | None, Any] = {}
+
+
+def _library(config: Path | None) -> Any:
+    """The library, loaded once per process (a team's YAML changed on disk is seen on restart)."""
+    if config not in _libraries:
+        from kit.layers import find_layers  # noqa: PLC0415
+        from kit.validate import load_library  # noqa: PLC0415
+
+        _libraries[config] = load_library(find_layers(config))
+    return _libraries[config]
+
+
+def _earlier_kits(out: Path) -> list[tuple[str, Path]]:
+    """The kits in the output folder, by kit id: what the form offers to avoid."""
+    found = []
+    for folder in sorted(out.iterdir()) if out.is_dir() else []:
+        if (folder / MANIFEST_NAME).is_file():
+            try:
+                found.append((read_manifest(folder).kit_id, folder))
+            except KitgenError:
+                continue  # a damaged kit is not offered
+    return found
+
+
+def _check_form(form: Any, library: Any) -> list[str]:
+    """What is wrong with a submitted kit form, one sentence each (the command line's rules)."""
+    from kit.models import LEVELS  # noqa: PLC0415
+    from kit.render import PAPER  # noqa: PLC0415
+
+    problems = []
+    role = library.roles.get(form.get("role", ""))
+    if role is None:
+        problems.append("choose a role from the list")
+    if form.get("level") not in LEVELS:
+        problems.append("choose a level from the list")
+    for label in ("candidate", "interviewer"):
+        if len(form.get(label, "")) > NAME_LENGTH:
+            problems.append(f"the {label}'s name is longer than {NAME_LENGTH} characters")
+    if form.get("date"):
+        try:
+            date.fromisoformat(form["date"])
+        except ValueError:
+            problems.append("the date must be a date (YYYY-MM-DD)")
+    if form.get("paper", "a4") not in PAPER:
+        problems.append("choose A4 or Letter paper")
+    if form.get("stage") and role and form["stage"] not in {stage.id for stage in role.plan}:
+        problems.append("choose a stage of the role's interview plan")
+    if not (form.get("seed") or "1").isdigit() or not (form.get("panel") or "1") in {str(n) for n in range(1, 9)}:
+        problems.append("the seed is a whole number and the panel 1 to 8 interviewers")
+    return problems
+
+
+def _form_context(server: Server, form: Any, problems: list[str]) -> dict[str, Any]:
+    library = _library(server.config)
+    from kit.models import LEVELS  # noqa: PLC0415
+
+    return {"roles": [(role.id, role.title) for role in library.roles.values()],
+            "stages": sorted({stage.id for role in library.roles.values() for stage in role.plan}),
+            "levels": LEVELS, "form": dict(form.items()) if form else {}, "problems": problems,
+            "config": str(server.config) if server.config else None,
+            "earlier": [(kit_id, folder.name) for kit_id, folder in _earlier_kits(server.out)]}
+
+
+def _page(server: Server, name: str, context: dict[str, Any]) -> str:
+    """A page of the app, rendered by kitgen's own Jinja environment (team template folders first)."""
+    from kit.render import render_template, template_folders  # noqa: PLC0415
+
+    return render_template(template_folders(_library(server.config)), name, {**context, "csrf": server.csrf})
+
+
+def serve(config: Path | None, out: Path, port: int, open_browser: bool, echo: Any) -> None:
+    """Serve until interrupted: on 127.0.0.1, at ``port`` or a free one; the address is printed."""
+    from werkzeug.serving import make_server  # noqa: PLC0415
+
+    server = Server(config, out, port)
+    http = make_server("127.0.0.1", port, create_app(server), threaded=True)
+    server.port = http.server_port
+    echo(f"kitgen serve: open {server.address}  (Ctrl-C stops it)")
+    if open_browser:
+        import webbrowser  # noqa: PLC0415
+
+        webbrowser.open(server.address)
+    try:
+        http.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.workers.shutdown(cancel_futures=True)

@@ -1,0 +1,96 @@
+"""kitgen serve: the same kits as the command line, through a browser's requests, and refused to anyone else."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+pytest.importorskip("flask", reason="the serve extra (pip install -e '.[serve]')")
+
+from kit.serve import COOKIE, Server, create_app  # noqa: E402
+
+PORT = 8123
+HOST = f"127.0.0.1:{PORT}"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    served = Server(None, tmp_path / "out", PORT)
+    yield served
+    served.workers.shutdown(cancel_futures=True)
+
+
+@pytest.fixture
+def client(server: Server):  # type: ignore[no-untyped-def]
+    """A browser that opened the printed address: it holds the token's cookie."""
+    browser = create_app(server).test_client()
+    opened = browser.get(f"/?token={server.token}", headers={"Host": HOST})
+    assert opened.status_code == 302 and opened.headers["Location"] == "/"
+    assert f"{COOKIE}=" in opened.headers["Set-Cookie"] and "HttpOnly" in opened.headers["Set-Cookie"]
+    assert "SameSite=Strict" in opened.headers["Set-Cookie"]
+    return browser
+
+
+def csrf(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def test_a_request_without_the_token_from_another_host_or_without_csrf_is_refused(server: Server, client) -> None:
+    stranger = create_app(server).test_client()
+    assert stranger.get("/", headers={"Host": HOST}).status_code == 403  # no token, no cookie
+    assert stranger.get("/?token=wrong", headers={"Host": HOST}).status_code == 403
+    rebound = client.get(f"/?token={server.token}", headers={"Host": f"attacker.example:{PORT}"})
+    assert rebound.status_code == 403 and b"only its own address" in rebound.data  # DNS rebinding
+    form = {"role": "cv-engineer", "level": "senior"}
+    assert client.post("/kits", data=form, headers={"Host": HOST}).status_code == 403  # no CSRF token
+    assert client.post("/kits", data={**form, "csrf": "forged"}, headers={"Host": HOST}).status_code == 403
+    assert not (server.out).exists() and not server.jobs
+
+
+def test_every_page_loads_nothing_but_its_own_stylesheet(client) -> None:
+    page = client.get("/", headers={"Host": HOST})
+    assert page.status_code == 200
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "style-src 'self'" in policy and "script" not in policy
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert b"<script" not in page.data and b"Computer-vision engineer" in page.data
+
+
+def test_a_kit_made_through_the_form_is_the_command_lines(server: Server, client, run, tmp_path: Path) -> None:
+    home = client.get("/", headers={"Host": HOST}).get_data(as_text=True)
+    form = {"csrf": csrf(home), "role": "cv-engineer", "level": "senior", "candidate": "Ada <b>Lovelace</b>",
+            "interviewer": "Grace Hopper", "date": "2026-12-01", "paper": "a4", "seed": "1", "panel": "1"}
+    made = client.post("/kits", data=form, headers={"Host": HOST})
+    assert made.status_code == 303
+    job_id = made.headers["Location"].rsplit("/", 1)[1]
+    server.jobs[job_id].future.result(timeout=300)  # the worker process makes it
+    page = client.get(f"/kits/{job_id}", headers={"Host": HOST}).get_data(as_text=True)
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page and "<b>Lovelace" not in page  # every value escaped
+    packet = client.get(f"/kits/{job_id}/interviewer.pdf", headers={"Host": HOST})
+    assert packet.status_code == 200 and packet.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(packet.data)).pages[0].extract_text()
+    assert "Ada <b>Lovelace</b>" in text and "Grace Hopper" in text
+    assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Ada <b>Lovelace</b>", "--interviewer",
+               "Grace Hopper", "--date", "2026-12-01", "--out", tmp_path / "cli").exit_code == 0
+    by_cli = next((tmp_path / "cli").iterdir())
+    assert (next(server.out.iterdir()) / "kit.yaml").read_text() == (by_cli / "kit.yaml").read_text()  # same kit
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/kits/{job_id}.zip", headers={"Host": HOST}).data))
+    assert sorted(name.split("/")[1] for name in archive.namelist()) == sorted(p.name for p in by_cli.iterdir())
+    for path in ("/kits/nope/interviewer.pdf", f"/kits/{job_id}/..%2Fkit.yaml", f"/kits/{job_id}/other.pdf"):
+        assert client.get(path, headers={"Host": HOST}).status_code == 404  # the browser never names a file
+
+
+def test_a_bad_form_is_answered_on_the_page_and_makes_nothing(server: Server, client) -> None:
+    home = client.get("/", headers={"Host": HOST}).get_data(as_text=True)
+    answer = client.post("/kits", data={"csrf": csrf(home), "role": "cv-enginer", "level": "senior",
+                                        "date": "tomorrow", "panel": "9"}, headers={"Host": HOST})
+    assert answer.status_code == 400
+    text = answer.get_data(as_text=True)
+    assert "choose a role from the list" in text and "the date must be a date" in text and "panel 1 to 8" in text
+    assert not server.jobs and not server.out.exists()
