@@ -22,6 +22,7 @@ import io
 import re
 import secrets
 import signal
+import tempfile
 import zipfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from kit.errors import KitgenError
 from kit.manifest import MANIFEST_NAME, NAME_LENGTH, People, read_manifest
 
 COOKIE = "kitgen_token"
-MAX_UPLOAD = 20 * 2**20  # bytes: a loop's filled packets are a few MB
+MAX_UPLOAD = 100 * 2**20  # bytes: a loop's filled packets are a few MB; a scanned stack at 300 dpi, tens
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; "
                                "form-action 'self'; frame-ancestors 'self'; base-uri 'none'",
@@ -44,6 +45,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",  # the token is in the first address: never pass it on
     "Cache-Control": "no-store",
 }
+MAX_INPUTS = 50  # files to one scoring: a loop's packets and sheets, or a scanned stack
 FILE_NAME = re.compile(r"[a-z0-9-]+\.(pdf|yaml|html)")
 
 
@@ -73,6 +75,9 @@ class Server:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     jobs: dict[str, Job] = field(default_factory=dict)
+    scores: dict[str, Future[dict[str, Any]]] = field(default_factory=dict)
+    scratch: tempfile.TemporaryDirectory[str] = field(  # uploads and debriefs; gone when the server stops
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="kitgen-serve-"))
     workers: ProcessPoolExecutor = field(default_factory=lambda: ProcessPoolExecutor(  # Ctrl-C stops the server,
         max_workers=1, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)))  # which ends the worker
 
@@ -169,7 +174,75 @@ def create_app(server: Server) -> Flask:
         return Response(buffer.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{folder.name}.zip"'})
 
+    @app.get("/score")
+    def score_form() -> str:
+        return _page(server, "web/score.html", {"kits": _earlier_kits_named(server), "problems": []})
+
+    @app.post("/score")
+    def score() -> Response | tuple[str, int]:
+        kits = dict(_earlier_kits(server.out))
+        files = [f for f in request.files.getlist("inputs") if f.filename]
+        problems = [] if request.form.get("kit") in kits else ["choose the kit the packets were printed from"]
+        if not files or len(files) > MAX_INPUTS:
+            problems.append(f"add the filled packets, score sheets or scans: 1 to {MAX_INPUTS} files")
+        if problems:
+            return _page(server, "web/score.html", {"kits": _earlier_kits_named(server), "problems": problems}), 400
+        job_id = secrets.token_urlsafe(8)
+        folder = Path(server.scratch.name) / job_id
+        inputs = _save_uploads(folder / "in", files)
+        server.scores[job_id] = server.workers.submit(_score, kits[request.form["kit"]], inputs, server.config,
+                                                      folder / "out")
+        return redirect(f"/scores/{job_id}", code=303)
+
+    @app.get("/scores/<job_id>")
+    def scored(job_id: str) -> str:
+        found = server.scores.get(job_id) or abort(404, "no such scoring; score again")
+        context = {"job_id": job_id, "state": "scoring" if not found.done() else "done"}
+        if found.done():
+            context.update(found.result())
+        return _page(server, "web/scored.html", context)
+
+    @app.get("/scores/<job_id>/<name>")
+    def scored_file(job_id: str, name: str) -> Response:
+        found = server.scores.get(job_id)
+        if found is None or not found.done() or name not in found.result()["files"]:
+            abort(404, "no such file of this scoring")
+        path = Path(server.scratch.name) / job_id / "out" / name
+        kinds = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv", "yaml": "text/plain"}
+        return Response(path.read_bytes(), mimetype=kinds[name.rsplit(".", 1)[1]],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     return app
+
+
+def _save_uploads(folder: Path, files: list[Any]) -> list[Path]:
+    """The uploaded files in a private folder, under their own base names made safe and distinct:
+    messages name them as the user knows them, and no name reaches outside the folder."""
+    folder.mkdir(parents=True)
+    saved: list[Path] = []
+    for number, upload in enumerate(files, 1):
+        stem, dot, suffix = Path(upload.filename).name.rpartition(".")
+        base = re.sub(r"[^A-Za-z0-9._ -]", "_", stem or suffix)[:80] or "upload"
+        path = folder / f"{base}.{suffix.lower()[:5]}" if dot else folder / base
+        if path.exists():
+            path = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        upload.save(path)
+        saved.append(path)
+    return saved
+
+
+def _score(kit: Path, inputs: list[Path], config: Path | None, out: Path) -> dict[str, Any]:
+    """In the worker process: ``kitgen score`` of the uploads; the debrief as data and the files written,
+    or the problems (one line each) and the review files, if a scan needs a person."""
+    from kit.score import score_command  # noqa: PLC0415
+
+    try:
+        debrief, paths = score_command(kit, inputs, _library(config), out, force=False)
+    except KitgenError as exc:
+        written = [name for name in ("review.pdf", "corrections.yaml") if (out / name).is_file()]
+        lines = exc.format_message().replace(f"{inputs[0].parent}/", "").split("\nError: ")  # names as uploaded
+        return {"problems": lines, "files": written, "debrief": None}
+    return {"problems": [], "files": [path.name for path in paths], "debrief": debrief.as_dict()}
 
 
 def _made(server: Server, job_id: str) -> Path:
@@ -215,6 +288,10 @@ def _earlier_kits(out: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def _earlier_kits_named(server: Server) -> list[tuple[str, str]]:
+    return [(kit_id, folder.name) for kit_id, folder in _earlier_kits(server.out)]
+
+
 def _check_form(form: Any, library: Any) -> list[str]:
     """What is wrong with a submitted kit form, one sentence each (the command line's rules)."""
     from kit.models import LEVELS  # noqa: PLC0415
@@ -251,7 +328,7 @@ def _form_context(server: Server, form: Any, problems: list[str]) -> dict[str, A
             "stages": sorted({stage.id for role in library.roles.values() for stage in role.plan}),
             "levels": LEVELS, "form": dict(form.items()) if form else {}, "problems": problems,
             "config": str(server.config) if server.config else None,
-            "earlier": [(kit_id, folder.name) for kit_id, folder in _earlier_kits(server.out)]}
+            "earlier": _earlier_kits_named(server)}
 
 
 def _page(server: Server, name: str, context: dict[str, Any]) -> str:
@@ -279,3 +356,4 @@ def serve(config: Path | None, out: Path, port: int, open_browser: bool, echo: A
         pass
     finally:
         server.workers.shutdown(cancel_futures=True)
+        server.scratch.cleanup()

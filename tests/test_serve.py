@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from pypdf import PdfReader
 
 pytest.importorskip("flask", reason="the serve extra (pip install -e '.[serve]')")
 
 from kit.serve import COOKIE, Server, create_app  # noqa: E402
+from tests.filling import fill  # noqa: E402
 
 PORT = 8123
 HOST = f"127.0.0.1:{PORT}"
@@ -94,3 +97,47 @@ def test_a_bad_form_is_answered_on_the_page_and_makes_nothing(server: Server, cl
     text = answer.get_data(as_text=True)
     assert "choose a role from the list" in text and "the date must be a date" in text and "panel 1 to 8" in text
     assert not server.jobs and not server.out.exists()
+
+
+def test_two_filled_packets_scored_through_the_page_give_kitgen_scores_numbers(server: Server, client, run,
+                                                                                tmp_path: Path) -> None:
+    assert run("--role", "nlp-engineer", "--level", "mid", "--out", server.out).exit_code == 0
+    kit = server.out / "nlp-engineer-mid"
+    packets = []
+    for name, rating, recommendation in (("Grace", 3, 3), ("Alan", 2, 2)):
+        packets.append(tmp_path / f"{name.lower()}.pdf")
+        weights = yaml.safe_load((kit / "kit.yaml").read_text())["weights"]
+        fill(kit / "interviewer.pdf", packets[-1], {**{f"c:{c}": rating for c in weights}, "recommendation": recommendation},
+             {"interviewer": name})
+    page = client.get("/score", headers={"Host": HOST}).get_data(as_text=True)
+    kit_id = yaml.safe_load((kit / "kit.yaml").read_text())["kit_id"]
+    sent = client.post("/score", headers={"Host": HOST}, content_type="multipart/form-data", data={
+        "csrf": csrf(page), "kit": kit_id, "inputs": [(p.open("rb"), p.name) for p in packets]})
+    assert sent.status_code == 303
+    job_id = sent.headers["Location"].rsplit("/", 1)[1]
+    server.scores[job_id].result(timeout=300)
+    shown = client.get(f"/scores/{job_id}", headers={"Host": HOST}).get_data(as_text=True)
+    by_cli = run("score", "--kit", kit, *packets, "--out", tmp_path / "cli")
+    assert by_cli.exit_code == 0, by_cli.output
+    expected = json.loads((tmp_path / "cli" / "scores.json").read_text())
+    assert f"<strong>{expected['recommendation']}</strong>" in shown
+    assert f"weighted total {expected['weighted_total']:.2f}" in shown
+    downloaded = json.loads(client.get(f"/scores/{job_id}/scores.json", headers={"Host": HOST}).data)
+    for entry in (*downloaded["interviewers"], *expected["interviewers"]):
+        entry.pop("source")  # where each file was read from: the only difference
+    assert downloaded == expected
+    assert PdfReader(io.BytesIO(client.get(f"/scores/{job_id}/debrief.pdf", headers={"Host": HOST}).data)).pages
+
+
+def test_a_malformed_upload_gives_one_clear_message(server: Server, client, run, tmp_path: Path) -> None:
+    assert run("--role", "nlp-engineer", "--level", "mid", "--out", server.out).exit_code == 0
+    kit_id = yaml.safe_load((server.out / "nlp-engineer-mid" / "kit.yaml").read_text())["kit_id"]
+    page = client.get("/score", headers={"Host": HOST}).get_data(as_text=True)
+    sent = client.post("/score", headers={"Host": HOST}, content_type="multipart/form-data", data={
+        "csrf": csrf(page), "kit": kit_id, "inputs": [(io.BytesIO(b"kit_id: [unclosed\n"), "../../evil sheet.yaml")]})
+    job_id = sent.headers["Location"].rsplit("/", 1)[1]
+    result = server.scores[job_id].result(timeout=300)
+    (problem,) = result["problems"]
+    assert problem.startswith("evil sheet.yaml:2:1: not valid YAML") and "Traceback" not in problem  # named as uploaded, not a path
+    shown = client.get(f"/scores/{job_id}", headers={"Host": HOST}).get_data(as_text=True)
+    assert "Nothing was scored" in shown and "Traceback" not in shown
