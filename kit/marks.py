@@ -9,9 +9,11 @@ look on both papers.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pikepdf
 import segno
@@ -19,29 +21,52 @@ import segno
 MM = 72 / 25.4
 CORNER = 5.0  # mm: the side of each corner square
 INSET = 6.0  # mm: from the page's edges to the squares (inside what printers can print)
-MODULE = 0.5  # mm: one QR module; a version-1 code is 21 modules, 10.5 mm
+MODULE = 0.5  # mm: one QR module; the code (version 2) is 25 modules, 12.5 mm, inside the 18 mm bottom margin
 QR_BOTTOM = 4.0  # mm: from the page's bottom edge to the code, centred across the page
 PREFIX = "KG"
 
 
+CODE = re.compile(r"KG:([0-9A-F]{8}):([0-9]{1,2}):([0-9]{1,4}):([0-9A-F]{4})")
+
+
 @dataclass(frozen=True)
 class PageCode:
-    """What a page's QR code holds: the kit, the document's index among the kit's documents, the page."""
+    """What a page's QR code holds: the kit, the document's index among the kit's documents, the page,
+    and the fingerprint of the document's layout (where its boxes and areas are, :func:`fingerprint`)."""
 
     kit_id: str
     document: int
     page: int  # 1-based
+    layout: str = ""  # filled in when the marks are drawn, from the PDF they are drawn on
 
     def text(self) -> str:
-        return f"{PREFIX}:{self.kit_id.upper()}:{self.document}:{self.page}"
+        return f"{PREFIX}:{self.kit_id.upper()}:{self.document}:{self.page}:{self.layout.upper()}"
 
     @classmethod
     def parse(cls, text: str) -> PageCode | None:
         """The code a scanned QR holds, or None if it is not a kitgen page code."""
-        parts = text.split(":")
-        if len(parts) != 4 or parts[0] != PREFIX or not (parts[2].isdigit() and parts[3].isdigit()):
+        found = CODE.fullmatch(text)
+        if not found:
             return None
-        return cls(parts[1].lower(), int(parts[2]), int(parts[3]))
+        kit_id, document, page, layout = found.groups()
+        return cls(kit_id.lower(), int(document), int(page), layout.lower())
+
+
+def fingerprint(document: pikepdf.Pdf) -> str:
+    """Four hex digits that change whenever the document's fields move: each widget's page, name, states
+    and place. The same kit id made on other paper, or through another template, gets another one, so a
+    page is never read with boxes placed by another print of its kit."""
+    widgets = []
+    for number, page in enumerate(document.pages):
+        for annotation in page.obj.get("/Annots", []):
+            if annotation.get("/Subtype") != "/Widget":
+                continue
+            field = annotation.get("/Parent", annotation)
+            states = sorted(str(state) for state in annotation.get("/AP", {}).get("/N", {}).keys()) \
+                if isinstance(annotation.get("/AP", {}).get("/N"), pikepdf.Dictionary) else []
+            rect = ",".join(f"{float(v):.1f}" for v in annotation.get("/Rect", []))
+            widgets.append(f"{number}|{field.get('/T', '')}|{'/'.join(states)}|{rect}")
+    return hashlib.sha256("\n".join(widgets).encode()).hexdigest()[:4]
 
 
 def corners(width: float, height: float) -> list[tuple[float, float, float, float]]:
@@ -56,7 +81,9 @@ def add_marks(pdf: bytes, codes: dict[int, PageCode]) -> bytes:
     if not codes:
         return pdf
     with pikepdf.open(io.BytesIO(pdf)) as document:
+        layout = fingerprint(document)
         for index, code in codes.items():
+            code = replace(code, layout=layout)
             page = document.pages[index]
             x0, y0, x1, y1 = (float(v) for v in page.mediabox)
             page.contents_add(pikepdf.Stream(document, b"q\n"), prepend=True)  # the page's own state ends...

@@ -10,6 +10,7 @@ for certain, names no such answer, or names no box of it is refused by line, nev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Annotated
 from pydantic import StrictInt, StringConstraints
 
 from kit import output
-from kit.errors import InputError, KitgenError, Problem
+from kit.errors import MAX_PROBLEMS, InputError, KitgenError, Problem
 from kit.library import Library
 from kit.load import position
 from kit.manifest import Manifest
@@ -98,7 +99,7 @@ class Unsettled(InputError):
 
 class CorrectionsFile(Model):
     kit_id: Short
-    answers: dict[Short, dict[Short, StrictInt | Short | None]]  # document file name → answer → value
+    answers: dict[Short, dict[Short, StrictInt | Short | None] | None] | None = None  # document → answer → value
 
 
 @dataclass
@@ -129,14 +130,16 @@ class Corrections:
         return read
 
     def unused(self) -> list[Problem]:
-        """A problem for each correction no scanned answer needed: nothing is applied quietly elsewhere."""
-        return [Problem(self.path, position(self.path, ("answers", *key)),
+        """A problem for each correction no scanned answer needed: nothing is applied quietly elsewhere
+        (placed by line for as many as are printed)."""
+        return [Problem(self.path, position(self.path, ("answers", *key)) if n < MAX_PROBLEMS else None,
                         f"{key[1]}: no scanned page of {key[0]} leaves this answer undecided; remove the line "
                         "(or check the document and answer names against review.pdf)")
-                for key in sorted(set(self.values) - self.used)]
+                for n, key in enumerate(sorted(set(self.values) - self.used))]
 
     def _problem(self, key: tuple[str, str], message: str) -> None:
-        self.problems.append(Problem(self.path, position(self.path, ("answers", *key)), message))
+        placed = position(self.path, ("answers", *key)) if len(self.problems) < MAX_PROBLEMS else None
+        self.problems.append(Problem(self.path, placed, message))
 
 
 def read_corrections(path: Path, manifest: Manifest) -> Corrections:
@@ -147,8 +150,8 @@ def read_corrections(path: Path, manifest: Manifest) -> Corrections:
     if found.kit_id.lower() != manifest.kit_id:
         raise InputError([Problem(path, position(path, ("kit_id",)), f"corrections for kit {found.kit_id}, "
                                   f"not kit {manifest.kit_id}; pass the corrections.yaml written for this kit")])
-    values = {(document, name): str(value).strip().lower() for document, answers in found.answers.items()
-              for name, value in answers.items() if value is not None and str(value).strip()}
+    values = {(document, name): str(value).strip().lower() for document, answers in (found.answers or {}).items()
+              for name, value in (answers or {}).items() if value is not None and str(value).strip()}
     return Corrections(path, values)
 
 
@@ -158,12 +161,12 @@ def corrections_yaml(manifest: Manifest, undecided: list[Undecided]) -> str:
         f"# kitgen corrections for kit {manifest.kit_id}: the answers its scans did not settle; review.pdf",
         "# shows each. Write after each colon what the paper says: the box that counts, or none if no box",
         "# does. Then run the same kitgen score command again, adding: --corrections <this file>",
-        f"kit_id: {manifest.kit_id}",
-        "answers:",
+        f"kit_id: {json.dumps(manifest.kit_id)}",  # quoted: YAML would read an id of digits as a number
+        "answers:" if undecided else "answers: {}",
     ]
     for document in dict.fromkeys(u.document for u in undecided):
-        lines.append(f"  {document}:")
-        lines += [f'    "{u.field}":    # page {u.page}: {u.why}; {u.choices}'
+        lines.append(f"  {json.dumps(document)}:")  # a folder's name may hold anything YAML reads otherwise
+        lines += [f'    {json.dumps(u.field)}:    # page {u.page}: {u.why}; {u.choices}'
                   for u in undecided if u.document == document]
     return "\n".join(lines) + "\n"
 
@@ -175,7 +178,7 @@ def write_review(folder: Path, manifest: Manifest, library: Library, unsettled: 
     targets = [folder / name for name in REVIEW]
     if any(t.exists() and p.exists() and t.samefile(p) for t in targets for p in inputs):
         return Problem(folder, None, "review.pdf and corrections.yaml not written again: corrections.yaml is an "
-                       "input; the lines above say what is still undecided")
+                       "input; the lines below say what is still undecided")
     try:
         output.prepare(folder, list(REVIEW), force)
     except KitgenError as exc:
@@ -184,8 +187,9 @@ def write_review(folder: Path, manifest: Manifest, library: Library, unsettled: 
              "corrections.yaml": corrections_yaml(manifest, unsettled.undecided).encode()}
     review, corrections = output.write_files(folder, files, force)
     shown = [_count(len(unsettled.undecided), "undecided answer"), _count(len(unsettled.unread), "unread page")]
-    return Problem(review, None, f"shows the {' and the '.join(s for s in shown if s)}; write what the paper says in "
-                   f"{corrections}, then run the same command again with --corrections {corrections}")
+    then = (f"write what the paper says in {corrections}, then run the same command again with --corrections "
+            f"{corrections}") if unsettled.undecided else "see the lines below for each page, then run the same command again"
+    return Problem(review, None, f"shows the {' and the '.join(s for s in shown if s)}; {then}")
 
 
 def _count(n: int, what: str) -> str:

@@ -13,20 +13,22 @@ for the code.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+import pikepdf
 import zxingcpp
 from PIL import Image, ImageOps
 from pypdf import PdfReader
 
-from kit.marks import CORNER, MM, PageCode, code_centre, corners
+from kit.marks import CORNER, MM, PageCode, code_centre, corners, fingerprint
 
 INK = 0.6  # a pixel darker than this share of the paper around its box is ink
 FAINT = 0.85  # ...and one darker than this share is at least a faint mark (pencil, a pen running dry)
@@ -37,6 +39,8 @@ TICKED = 0.10  # ink on at least this share of a box's inner area is a tick...
 EMPTY = 0.04  # ...and ink, faint marks included, on at most this share is empty; anything else is unsure
 UNSURE = "unsure"
 MAX_PAGE = 20 * 72  # points: no paper a packet is printed on is longer than 20 inches
+MAX_PAGES = 500  # pages of one scanned file: a whole loop's packets are a few dozen
+MAX_PIXELS = 60_000_000  # of one image: a Letter page at 600 dpi is 34 million
 WRITTEN = 30  # pixels of ink at 150 dpi, rules aside: less is a speck, more is writing (a letter is 70 and up)
 MULTILINE = 1 << 12  # a text field's flag: written in over several lines (a textarea)
 
@@ -111,6 +115,7 @@ class Layout(NamedTuple):
     sizes: list[tuple[float, float]]  # each page's width and height, in points
     boxes: dict[int, list[Box]]  # tick boxes
     areas: dict[int, list[Area]]  # areas written in
+    fingerprint: str  # of where they all are: what a page's code must carry (marks.fingerprint)
 
 
 class Unreadable(Exception):
@@ -138,29 +143,63 @@ def layout(pdf: Path) -> Layout:
                 boxes[number].append(Box(str(parent["/T"]), states[0], rect))
             elif parent.get("/FT") == "/Tx" and int(parent.get("/Ff", 0)) & MULTILINE:
                 areas[number].append(Area(str(parent["/T"]), rect))
-    return Layout(sizes, dict(boxes), dict(areas))
+    with pikepdf.open(pdf) as document:
+        stamp = fingerprint(document)
+    return Layout(sizes, dict(boxes), dict(areas), stamp)
 
 
 def images(path: Path, dpi: int = 200) -> Iterator[tuple[str, np.ndarray]]:
     """Each page of a scan as a grey image, labelled for messages: a PDF's pages rasterised at ``dpi``,
-    or one photo or scanned image."""
+    or one photo or scanned image. Bounded before anything is decoded: pages, paper size, pixels."""
     if path.suffix.lower() == ".pdf":
-        import pypdfium2 as pdfium  # noqa: PLC0415
-
-        try:
-            document = pdfium.PdfDocument(path)
-        except pdfium.PdfiumError as exc:
-            raise Unreadable(f"not a PDF that can be read ({exc})") from None
-        for number, page in enumerate(document, 1):
-            if max(page.get_size()) > MAX_PAGE:
-                raise Unreadable(f"page {number} is {max(page.get_size()) / 72:.0f} inches long; a scan is of paper")
-            yield f"page {number}", np.array(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+        yield from _pdf_pages(path, dpi)
         return
     try:
-        with Image.open(path) as image:
-            yield "", np.array(ImageOps.exif_transpose(image).convert("L"))
-    except (OSError, Image.DecompressionBombError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a bomb is refused, never decoded
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise Unreadable(f"{image.width} x {image.height} pixels: larger than any photo of a page")
+                yield "", _grey(ImageOps.exif_transpose(image))
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Unreadable(f"not an image that can be read ({exc})") from None
+
+
+def _pdf_pages(path: Path, dpi: int) -> Iterator[tuple[str, np.ndarray]]:
+    import pypdfium2 as pdfium  # noqa: PLC0415
+
+    try:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise Unreadable(f"not a PDF that can be read ({exc})") from None
+    if not 1 <= len(document) <= MAX_PAGES:
+        raise Unreadable(f"{len(document)} pages; a scan of one candidate's packets has 1 to {MAX_PAGES}")
+    _refuse_huge_images(path)
+    for number, page in enumerate(document, 1):
+        if max(page.get_size()) > MAX_PAGE:
+            raise Unreadable(f"page {number} is {max(page.get_size()) / 72:.0f} inches long; a scan is of paper")
+        yield f"page {number}", np.array(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+
+
+def _refuse_huge_images(path: Path) -> None:
+    """A scanned PDF's pages are images; one larger than any scanner makes would take gigabytes to draw."""
+    try:
+        with pikepdf.open(path) as pdf:
+            for number, page in enumerate(pdf.pages, 1):
+                for image in page.get_images().values():
+                    if int(image.get("/Width", 0)) * int(image.get("/Height", 0)) > MAX_PIXELS:
+                        raise Unreadable(f"page {number} holds an image of {image.get('/Width')} x "
+                                         f"{image.get('/Height')} pixels, larger than any scan of a page")
+    except pikepdf.PdfError:
+        return  # pdfium, which draws the pages, may still read what pikepdf cannot (it says so if not)
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    """A grey image of 8 bits a pixel, from any mode a scanner writes (16-bit grey included: scaled, not clipped)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.array(image, dtype=np.uint32)
+        return (wide >> 8 if wide.max() > 255 else wide).astype(np.uint8)
+    return np.array(image.convert("L"))
 
 
 def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Reading:
@@ -168,6 +207,9 @@ def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Rea
     ``layout_of`` gives the printed document's layout for the code found (or raises Unreadable)."""
     code, image, centre = _upright(image)
     printed = layout_of(code)
+    if code.layout != printed.fingerprint:
+        raise Unreadable("this page was printed from another print of its kit (other paper, or another template), "
+                         "whose boxes lie elsewhere; score it with the kit folder it was printed from")
     if not 1 <= code.page <= len(printed.sizes):
         raise Unreadable(f"page {code.page} is not a page of that document")
     width, height = printed.sizes[code.page - 1]
@@ -177,7 +219,11 @@ def read_page(image: np.ndarray, layout_of: Callable[[PageCode], Layout]) -> Rea
     if np.linalg.norm(code_at - centre) > 5 * MM * image.shape[1] / width:  # a wrong corner matched: never read on
         raise Unreadable("the corner squares and the page's code do not agree on where the page lies; scan it again")
     page_boxes = printed.boxes.get(code.page, [])
-    marks = [Mark(box, *inks, _verdict(*inks)) for box in page_boxes for inks in [_ink(image, to_image, box, height)]]
+    measured = [_ink(image, to_image, box, height) for box in page_boxes]
+    if page_boxes and sum(outline >= OUTLINE for _, _, outline in measured) < 0.9 * len(page_boxes):
+        raise Unreadable("its boxes are not where the kit's PDF puts them: the kit was made again (another paper "
+                         "or template) after this page was printed; score it with the kit it was printed from")
+    marks = [Mark(box, ink, faint, _verdict(ink, faint)) for box, (ink, faint, _) in zip(page_boxes, measured, strict=True)]
     return Reading(code, marks, image, to_image, height)
 
 
@@ -253,17 +299,19 @@ def _like(found: np.ndarray, printed: np.ndarray, areas: list[float]) -> bool:
     return bool(ratio.max() < 1.35 * ratio.min())
 
 
-def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> tuple[float, float]:
-    """The shares of the disc at the box's centre that are ink and that are marked at all, against the paper
+def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> tuple[float, float, float]:
+    """The shares of the disc at the box's centre that are ink and that are marked at all, and of the ring
+    where its printed outline is that is ink (the box is where the layout says), against the paper
     around the box (whatever the light there), never against other boxes: a page may have few. The
     patch is smoothed first, so a noisy photo's grain is not taken for a faint mark; a pen stroke is
     wider than the smoothing."""
     x0, y0, x1, y1 = box.rect
     cx, cy = (x0 + x1) / 2, height - (y0 + y1) / 2
-    disc = np.float32([(cx + (x1 - x0) * INNER * np.cos(a), cy + (y1 - y0) * INNER * np.sin(a)) for a in _ANGLES])
-    polygon = cv2.perspectiveTransform(disc.reshape(-1, 1, 2), to_image).reshape(-1, 2)
+    polygon, outer, inner = (cv2.perspectiveTransform(np.float32(
+        [(cx + (x1 - x0) * r * np.cos(a), cy + (y1 - y0) * r * np.sin(a)) for a in _ANGLES]).reshape(-1, 1, 2),
+        to_image).reshape(-1, 2) for r in (INNER, RING[1], RING[0]))
     (left, top), (right, bottom) = polygon.min(axis=0), polygon.max(axis=0)
-    margin = 2 * max(right - left, bottom - top)  # the paper around the box, whatever the light there
+    margin = 2 * max(right - left, bottom - top)  # the paper around the box (and its outline), whatever the light
     top_px, left_px = max(0, int(top - margin)), max(0, int(left - margin))
     around = image[top_px:int(bottom + margin) + 1, left_px:int(right + margin) + 1]
     mask = np.zeros(around.shape, np.uint8)
@@ -272,10 +320,18 @@ def _ink(image: np.ndarray, to_image: np.ndarray, box: Box, height: float) -> tu
     if inside.size == 0:
         raise Unreadable(f"box {box.field}={box.value} falls outside the image")
     paper = float(np.percentile(around, 90))
-    return float(np.mean(inside < INK * paper)), float(np.mean(inside < FAINT * paper))
+    ring = np.zeros(around.shape, np.uint8)
+    cv2.fillConvexPoly(ring, np.int32(np.round(outer - (left_px, top_px))), 255)
+    cv2.fillConvexPoly(ring, np.int32(np.round(inner - (left_px, top_px))), 0)
+    outline = around[ring > 0]
+    return (float(np.mean(inside < INK * paper)), float(np.mean(inside < FAINT * paper)),
+            float(np.mean(outline < INK * paper)) if outline.size else 0.0)
 
 
 _ANGLES = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+RING = (0.4, 0.75)  # radii, as shares of the side, between which a box's printed outline lies (a circle at 0.5,
+# a square's sides at 0.5 to its corners at 0.71)
+OUTLINE = 0.15  # at least this share of that ring is ink where a box is printed; 90% of a page's boxes must show it
 
 
 def _verdict(ink: float, faint: float) -> str:

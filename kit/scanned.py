@@ -162,8 +162,8 @@ class Scans:
         from kit import scan  # noqa: PLC0415
 
         if kit_id not in self._kits and self.manifest.loop:
-            for folder in sorted(self.folder.parent.iterdir())[:MAX_NEIGHBOURS]:
-                if (folder / MANIFEST_NAME).is_file() and f"kit_id: {kit_id}" in _head(folder / MANIFEST_NAME):
+            for folder in _neighbours(self.folder):
+                if kit_id in _head(folder / MANIFEST_NAME):  # cheap: most kits beside it are not this one
                     try:
                         found = read_manifest(folder)
                     except KitgenError:
@@ -178,7 +178,27 @@ class Scans:
         return self._kits[kit_id]
 
 
+def _neighbours(folder: Path) -> list[Path]:
+    """The kit folders beside ``folder`` (the first MAX_NEIGHBOURS by name); folders that cannot be read are
+    passed over, as they cannot hold the kit looked for."""
+    try:
+        beside = sorted(folder.resolve().parent.iterdir())[:MAX_NEIGHBOURS]
+    except OSError:
+        return []
+    found = []
+    for other in beside:
+        try:
+            if (other / MANIFEST_NAME).is_file():
+                found.append(other)
+        except OSError:
+            continue
+    return found
+
+
 def _head(path: Path) -> str:
     """The start of a manifest, where its kit id is: enough to pass over other kits without parsing them."""
-    with path.open(encoding="utf-8", errors="replace") as file:
-        return file.read(4096)
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            return file.read(4096)
+    except OSError:
+        return ""

@@ -242,7 +242,12 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     _refuse_repeats([*inputs, *([corrections] if corrections else [])])
     if kit_path is None and inputs[0].suffix.lower() != ".pdf":
         raise KitgenError(f"{inputs[0]}: a score sheet or a scan does not carry its kit; pass --kit with the kit folder")
-    manifest = read_manifest(kit_path or inputs[0])
+    try:
+        manifest = read_manifest(kit_path or inputs[0])
+    except KitgenError as exc:
+        if kit_path is not None:
+            raise
+        raise KitgenError(f"{exc.message}; if it is a scan, pass --kit with the kit folder it was printed from") from None
     known = {c.id for c in library.rubric.competencies}
     lacking = [f"role {manifest.role!r}"] if manifest.role not in library.roles else []
     lacking += [f"competency {cid!r}" for cid in manifest.weights if cid not in known]
@@ -250,7 +255,7 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
         raise KitgenError(f"kit {manifest.kit_id} scores {lacking[0]}, which this library lacks; "
                           "pass the --config the kit was made with")
     folder = out or (kit_path if kit_path and kit_path.is_dir() else (kit_path or inputs[0]).parent)
-    reader = Reader(manifest, library, kit_path if kit_path and kit_path.is_dir() else None,
+    reader = Reader(manifest, library, None if kit_path is None else kit_path if kit_path.is_dir() else kit_path.parent,
                     read_corrections(corrections, manifest) if corrections else None)
     pdfs_first = sorted(inputs, key=lambda p: p.suffix.lower() != ".pdf")  # packets name the loop's kits
     order = {path: index for index, path in enumerate(inputs)}
@@ -303,10 +308,18 @@ def _safe(text: str) -> str:
     return f"'{text}" if text[:1] in _FORMULA or text.lstrip()[:1] in _FORMULA else text
 
 
+MAX_INPUT_BYTES = 500 * 2**20  # a scanned stack at 300 dpi is tens of MB; more is not one candidate's paper
+
+
 def _refuse_repeats(inputs: list[Path]) -> None:
+    """Each input once, each an ordinary file of bounded size (never a device or a pipe, which would not end)."""
     seen: dict[str, Path] = {}
     for path in inputs:
         try:
+            if not path.is_file():
+                raise KitgenError(f"{path}: not a file; give packets, sheets and scans as files")
+            if path.stat().st_size > MAX_INPUT_BYTES:
+                raise KitgenError(f"{path}: larger than {MAX_INPUT_BYTES // 2**20} MB; not one candidate's packet or scan")
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
             raise KitgenError(f"{path}: cannot read it ({exc.strerror or exc})") from None

@@ -407,4 +407,4 @@ def _scanned(path: Path) -> bool:
     try:
         return attachment(path, MANIFEST_NAME) is None
     except KitgenError:
-        return False  # unreadable as a PDF: the packet reader says why
+        return True  # pypdf cannot read it (a scanner's encrypted PDF, say): PDFium, which draws scans, may

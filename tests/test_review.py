@@ -58,7 +58,7 @@ def test_the_corrections_file_written_reads_back_as_nothing_decided(tmp_path: Pa
                  ("2", 0.4, "ticked"), ("3", 0.5, "ticked"), ("4", 0.0, "empty")), b""),
                  Undecided(Path("key.jpg"), "", "screener.pdf", 1, "p:b", (("0", 0.08, "unsure"), ("1", 0.0, "empty")), b"")]
     text = corrections_yaml(type("M", (), {"kit_id": "abcd1234"})(), undecided)  # type: ignore[arg-type]
-    assert "# page 2: 2 boxes look ticked (2, 3); one of 1, 2, 3, 4 or none" in text
+    assert "# page 2: 2 boxes look ticked (2, 3); one of 1, 2, 3, 4 or none" in text and "kit_id: \"abcd1234\"" in text
     assert "# page 1: a mark in box 0 is neither clearly a tick nor clearly empty; one of 0, 1 or none" in text
     path = tmp_path / "corrections.yaml"
     path.write_text(text)

@@ -89,6 +89,19 @@ def test_a_notes_area_reads_as_written_only_when_written_in(packet, photo: bool)
         assert written(reading.crop(area.rect, 150)) == bool(words), (words, seed)
 
 
+def test_a_scanners_16_bit_grey_image_reads_as_its_8_bit_one(packet, tmp_path: Path) -> None:
+    from kit.scan import images
+
+    pdf, _, boxes, printed = packet
+    page = np.array(render(pdf, min(boxes), 150))
+    deep = tmp_path / "deep.png"
+    Image.fromarray(page.astype(np.uint16) * 257).save(deep)  # 16 bits a pixel, as many scanners write
+    assert Image.open(deep).mode.startswith("I;16")
+    (_, read), = list(images(deep))
+    assert np.abs(read.astype(int) - page).max() <= 1
+    assert read_page(read, lambda code: printed).code.page == min(boxes)
+
+
 def test_a_page_without_its_code_or_corners_is_unreadable(packet) -> None:
     pdf, sizes, boxes, printed = packet
     image = np.array(render(pdf, min(boxes), 150))
@@ -107,7 +120,7 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
     assert run("--role", "cv-engineer", "--level", "senior", "--interviewer", "Grace Hopper", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "cv-engineer-senior"
     pdf = kit / "interviewer.pdf"
-    sizes, boxes, areas = layout(pdf)
+    sizes, boxes, areas, _ = layout(pdf)
     rng = random.Random(7)
     ratings, pages, twice = {}, [], None
     noted = [area for page in sorted(boxes) for area in areas.get(page, [])][:2]  # two areas written in, the rest blank
@@ -169,7 +182,7 @@ def test_a_scanned_packet_scores_as_the_same_ratings_typed_in_a_sheet(run, tmp_p
 def test_an_unsure_scan_is_listed_page_by_page_and_scores_nothing(run, tmp_path: Path) -> None:
     assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "nlp-engineer-junior"
-    sizes, boxes, _ = layout(kit / "interviewer.pdf")
+    sizes, boxes, *_ = layout(kit / "interviewer.pdf")
     page = min(boxes)
     image = render(kit / "interviewer.pdf", page, 200)
     question = next(v for k, v in by_field(boxes[page]).items() if k.startswith("q:"))
@@ -194,7 +207,16 @@ def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tm
     with pikepdf.new() as pdf:
         pdf.add_blank_page(page_size=(14000, 14000))  # 194 inches: rendering it would take gigabytes
         pdf.save(huge)
-    for path, message in ((junk, "not an image that can be read"), (huge, "194 inches long")):
+    bomb = tmp_path / "bomb.pdf"  # a letter-sized page holding a 9000 x 9000 image: 3 kB on disk, 81 MB drawn
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page(page_size=(612, 792))
+        image = pikepdf.Stream(pdf, __import__("zlib").compress(bytes(9000 * 9000)), Type=pikepdf.Name.XObject,
+                               Subtype=pikepdf.Name.Image, Width=9000, Height=9000, ColorSpace=pikepdf.Name.DeviceGray,
+                               BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode)
+        pdf.pages[0].add_resource(image, pikepdf.Name.XObject, pikepdf.Name.Im0)
+        pdf.save(bomb)
+    for path, message in ((junk, "not an image that can be read"), (huge, "194 inches long"),
+                          (bomb, "an image of 9000 x 9000 pixels"), (Path("/dev/zero"), "not a file")):
         result = run("score", "--kit", senior_kit, path, "--out", tmp_path / "out")
         assert result.exit_code == 2 and message in result.stderr and len(result.stderr.splitlines()) == 1
         assert not (tmp_path / "out").exists()
@@ -204,7 +226,7 @@ def test_a_file_that_is_no_scan_is_refused_in_one_line(run, senior_kit: Path, tm
 def test_a_scanned_screener_key_gives_the_points_typed_in_a_sheet(run, tmp_path: Path) -> None:
     assert run("--role", "nlp-engineer", "--level", "junior", "--out", tmp_path).exit_code == 0
     kit = tmp_path / "nlp-engineer-junior"
-    sizes, boxes, _ = layout(kit / "screener.pdf")
+    sizes, boxes, *_ = layout(kit / "screener.pdf")
     rng, points, photos = random.Random(11), {}, []
     for page in sorted(boxes):
         image = render(kit / "screener.pdf", page, 200)
@@ -238,7 +260,7 @@ def test_a_loop_printed_as_separate_kits_is_scanned_together_and_a_foreign_pdf_i
     rng, pages = random.Random(5), []
     for stage in ("technical", "coding"):
         pdf = tmp_path / "kits" / f"cv-engineer-senior-{stage}" / f"interviewer-{stage}.pdf"
-        sizes, boxes, _ = layout(pdf)
+        sizes, boxes, *_ = layout(pdf)
         for page in sorted(boxes):
             image = render(pdf, page, 150)
             for options in by_field(boxes[page]).values():
