@@ -247,6 +247,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    if threading.current_thread() is not threading.main_thread():  # kitgen serve: its own Ctrl-C stops it
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
@@ -257,7 +260,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 @contextmanager
 def _ignoring_interrupts() -> Iterator[None]:
     """Ignore Ctrl-C while workers are spawned: they inherit it (across exec, too), so a Ctrl-C that
-    reaches the whole process group never kills a worker in the middle of a kit."""
+    reaches the whole process group never kills a worker in the middle of a kit. Only the main thread
+    sets signal handlers; a batch run by kitgen serve's thread leaves them (its kits are written whole)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hmac
 import io
+import os
 import re
 import secrets
 import signal
 import tempfile
+import threading
 import zipfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ class Server:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     jobs: dict[str, Job] = field(default_factory=dict)
     scores: dict[str, Future[dict[str, Any]]] = field(default_factory=dict)
+    rosters: dict[str, Roster] = field(default_factory=dict)
     scratch: tempfile.TemporaryDirectory[str] = field(  # uploads and debriefs; gone when the server stops
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="kitgen-serve-"))
     workers: ProcessPoolExecutor = field(default_factory=lambda: ProcessPoolExecutor(  # Ctrl-C stops the server,
@@ -212,7 +215,104 @@ def create_app(server: Server) -> Flask:
         return Response(path.read_bytes(), mimetype=kinds[name.rsplit(".", 1)[1]],
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    @app.get("/roster")
+    def roster_form() -> str:
+        return _page(server, "web/roster.html", {"problems": [], "roster": None})
+
+    @app.post("/roster")
+    def roster_check() -> Response | tuple[str, int]:
+        from kit.batch import check_roster, read_roster  # noqa: PLC0415
+
+        upload = request.files.get("roster")
+        if upload is None or not upload.filename:
+            return _page(server, "web/roster.html", {"problems": ["choose the roster's CSV file"], "roster": None}), 400
+        roster_id = secrets.token_urlsafe(8)
+        (path,) = _save_uploads(Path(server.scratch.name) / roster_id, [upload])
+        try:
+            rows = read_roster(path)
+            check_roster(path, rows, _library(server.config), server.out)
+        except KitgenError as exc:  # every bad row, by line, as the command line says it
+            lines = exc.format_message().replace(f"{path.parent}/", "").split("\nError: ")
+            return _page(server, "web/roster.html", {"problems": lines, "roster": None}), 400
+        server.rosters[roster_id] = Roster(path, rows, "paper" in request.form and request.form["paper"] or "a4")
+        return redirect(f"/roster/{roster_id}", code=303)
+
+    @app.get("/roster/<roster_id>")
+    def roster(roster_id: str) -> str:
+        found = server.rosters.get(roster_id) or abort(404, "no such roster; upload it again")
+        return _page(server, "web/roster.html", {"problems": [], "roster": found.view(roster_id)})
+
+    @app.post("/roster/<roster_id>")
+    def roster_run(roster_id: str) -> Response:
+        found = server.rosters.get(roster_id) or abort(404, "no such roster; upload it again")
+        if not found.running:
+            found.start(server)
+        return redirect(f"/roster/{roster_id}", code=303)
+
+    @app.get("/roster/<roster_id>/print.pdf")
+    def roster_print(roster_id: str) -> Response:
+        found = server.rosters.get(roster_id)
+        if found is None or found.running or not found.printed.is_file():
+            abort(404, "the print file is made when the batch ends")
+        return Response(found.printed.read_bytes(), mimetype="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="print.pdf"'})
+
     return app
+
+
+@dataclass
+class Roster:
+    """A roster checked whole, and its batch: run in a thread (its kits in worker processes), resumable."""
+
+    path: Path
+    rows: list[Any]
+    paper: str
+    done: int = 0
+    outcomes: list[Any] | None = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def printed(self) -> Path:
+        return self.path.parent / "print.pdf"
+
+    def start(self, server: Server) -> None:
+        self.done, self.outcomes, self.error = 0, None, None
+        self.thread = threading.Thread(target=self._run, args=(server,), daemon=True)
+        self.thread.start()
+
+    def _run(self, server: Server) -> None:
+        from kit.batch import merge_for_print, run_batch, seeds  # noqa: PLC0415
+        from kit.layers import find_layers  # noqa: PLC0415
+
+        def progress(done: int, _total: int) -> None:
+            self.done = done
+
+        try:
+            outcomes = run_batch(seeds(self.rows, False), find_layers(server.config), server.out,
+                                 os.cpu_count() or 1, {"paper": self.paper, "forms": True}, progress)
+            made = [o.folder for o in outcomes if o.folder]
+            if made:
+                merge_for_print(made, self.printed)
+            self.outcomes = outcomes
+        except KitgenError as exc:
+            self.error = exc.format_message()
+        except Exception as exc:  # noqa: BLE001 - a batch that stops is shown on its page, never lost silently
+            self.error = f"the batch stopped: {exc}; run it again to make the rest (whole kits are kept)"
+
+    def view(self, roster_id: str) -> dict[str, Any]:
+        """What the roster's page shows: its rows, and the batch's state and outcome."""
+        outcomes = self.outcomes or []
+        state = "running" if self.running else "stopped" if self.error else "done" if self.outcomes else "checked"
+        return {"id": roster_id, "name": self.path.name, "state": state, "done": self.done, "total": len(self.rows),
+                "rows": [(r.line, r.candidate, r.role, r.level, r.interviewer or "", r.stage or "") for r in self.rows],
+                "error": self.error, "made": sum(1 for o in outcomes if o.folder and not o.skipped),
+                "kept": sum(1 for o in outcomes if o.skipped),
+                "failed": [(o.line, o.error) for o in outcomes if o.error], "printed": self.printed.is_file()}
 
 
 def _save_uploads(folder: Path, files: list[Any]) -> list[Path]:

@@ -65,6 +65,7 @@ def test_every_page_loads_nothing_but_its_own_stylesheet(client) -> None:
     assert b"<script" not in page.data and b"Computer-vision engineer" in page.data
 
 
+@pytest.mark.slow
 def test_a_kit_made_through_the_form_is_the_command_lines(server: Server, client, run, tmp_path: Path) -> None:
     home = client.get("/", headers={"Host": HOST}).get_data(as_text=True)
     form = {"csrf": csrf(home), "role": "cv-engineer", "level": "senior", "candidate": "Ada <b>Lovelace</b>",
@@ -99,6 +100,7 @@ def test_a_bad_form_is_answered_on_the_page_and_makes_nothing(server: Server, cl
     assert not server.jobs and not server.out.exists()
 
 
+@pytest.mark.slow
 def test_two_filled_packets_scored_through_the_page_give_kitgen_scores_numbers(server: Server, client, run,
                                                                                 tmp_path: Path) -> None:
     assert run("--role", "nlp-engineer", "--level", "mid", "--out", server.out).exit_code == 0
@@ -141,3 +143,37 @@ def test_a_malformed_upload_gives_one_clear_message(server: Server, client, run,
     assert problem.startswith("evil sheet.yaml:2:1: not valid YAML") and "Traceback" not in problem  # named as uploaded, not a path
     shown = client.get(f"/scores/{job_id}", headers={"Host": HOST}).get_data(as_text=True)
     assert "Nothing was scored" in shown and "Traceback" not in shown
+
+
+@pytest.mark.slow
+def test_a_roster_is_checked_row_by_row_then_made_with_its_print_file(server: Server, client, tmp_path: Path) -> None:
+    page = client.get("/roster", headers={"Host": HOST}).get_data(as_text=True)
+    bad = "candidate,role,level\nAda,cv-engineer,senior\nAlan,cv-enginer,mid\nKaren,nlp-engineer,expert\n"
+    answer = client.post("/roster", headers={"Host": HOST}, content_type="multipart/form-data",
+                         data={"csrf": csrf(page), "roster": (io.BytesIO(bad.encode()), "roster.csv")})
+    assert answer.status_code == 400
+    text = answer.get_data(as_text=True)
+    assert "roster.csv:3:1: unknown role &#39;cv-enginer&#39;" in text  # the command line's lines, each by line
+    assert "roster.csv:4:1: unknown level &#39;expert&#39;" in text
+    assert not server.rosters and not server.out.exists()
+
+    good = "candidate,role,level\nAda Lovelace,cv-engineer,senior\nAlan Turing,cv-engineer,senior\nKaren Jones,nlp-engineer,junior\n"
+    checked = client.post("/roster", headers={"Host": HOST}, content_type="multipart/form-data",
+                          data={"csrf": csrf(page), "roster": (io.BytesIO(good.encode()), "roster.csv")})
+    assert checked.status_code == 303
+    roster_id = checked.headers["Location"].rsplit("/", 1)[1]
+    shown = client.get(f"/roster/{roster_id}", headers={"Host": HOST}).get_data(as_text=True)
+    assert "Karen Jones" in shown and "Make the kits" in shown and not server.out.exists()  # nothing made yet
+    started = client.post(f"/roster/{roster_id}", headers={"Host": HOST}, data={"csrf": csrf(shown)})
+    assert started.status_code == 303
+    server.rosters[roster_id].thread.join(timeout=600)  # type: ignore[union-attr]
+    done = client.get(f"/roster/{roster_id}", headers={"Host": HOST}).get_data(as_text=True)
+    assert "3 kits made, 0 already complete, 0 failed" in done
+    printed = client.get(f"/roster/{roster_id}/print.pdf", headers={"Host": HOST})
+    assert printed.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(printed.data)).pages)
+    assert all(name in text for name in ("Ada Lovelace", "Alan Turing", "Karen Jones"))
+    again = client.post(f"/roster/{roster_id}", headers={"Host": HOST}, data={"csrf": csrf(done)})  # resumes: keeps
+    assert again.status_code == 303
+    server.rosters[roster_id].thread.join(timeout=600)  # type: ignore[union-attr]
+    assert "0 kits made, 3 already complete" in client.get(f"/roster/{roster_id}", headers={"Host": HOST}).get_data(as_text=True)
