@@ -302,9 +302,14 @@ def score_command(sources: Sources, inputs: tuple[Path, ...], kit_path: Path | N
               help="Where kits are made.")
 @click.pass_obj
 def serve_command(sources: Sources, port: int, open_browser: bool, out: Path) -> None:
-    """Make kits in a browser: a local web page on 127.0.0.1, for this machine's user only.
+    """Kits, rosters and scoring in a browser: a local web page on 127.0.0.1, for this machine's user only.
 
-    It prints its address, with a token every request needs; nothing leaves this machine.
+    It prints its address, with a token every request needs; nothing leaves this machine. Ctrl-C stops it.
+
+    \b
+    Examples:
+      kitgen serve --open
+      kitgen --config team-kit/kitgen.yaml serve --port 8800 --out kits/
     """
     try:
         from kit.serve import serve  # noqa: PLC0415

@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +181,27 @@ def test_a_roster_is_checked_row_by_row_then_made_with_its_print_file(server: Se
     assert again.status_code == 303
     server.rosters[roster_id].thread.join(timeout=600)  # type: ignore[union-attr]
     assert "0 kits made, 3 already complete" in client.get(f"/roster/{roster_id}", headers={"Host": HOST}).get_data(as_text=True)
+
+
+def test_kitgen_serve_listens_on_loopback_and_answers_only_with_its_token(tmp_path: Path) -> None:
+    """The real server, over HTTP: the address it prints works; without the token, it refuses."""
+    server = subprocess.Popen([sys.executable, "-m", "kit", "serve", "--out", str(tmp_path)], stderr=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()  # type: ignore[union-attr]
+        address = re.search(r"open (http://127\.0\.0\.1:\d+/\?token=\S+)", line).group(1)  # type: ignore[union-attr]
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # keeps the token's cookie
+        with browser.open(address, timeout=60) as page:  # the redirect sets the cookie; the page follows
+            assert page.status == 200 and b"Make a kit" in page.read()
+        with browser.open(address.split("?")[0], timeout=60) as again:  # the cookie alone is enough now
+            assert again.status == 200
+        bare = address.split("?")[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(bare, timeout=60)
+        assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as rebound:
+            urllib.request.urlopen(urllib.request.Request(address, headers={"Host": "example.com"}), timeout=60)
+        assert rebound.value.code == 403
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
