@@ -315,7 +315,10 @@ def serve_command(sources: Sources, port: int, open_browser: bool, out: Path) ->
         from kit.serve import serve  # noqa: PLC0415
     except ImportError:
         raise click.ClickException("kitgen serve needs its extra: pip install 'kitgen[serve]'") from None
-    serve(sources.config, out, port, open_browser, echo)
+    from kit.layers import CONFIG_NAME  # noqa: PLC0415
+
+    found = Path(CONFIG_NAME).resolve() if sources.config is None and len(sources.layers) > 1 else sources.config
+    serve(found.resolve() if found else None, out, port, open_browser, echo)  # the page names the file in use
 
 
 @cli.command("schema")

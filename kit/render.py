@@ -12,6 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
 from pathlib import Path
@@ -27,6 +28,7 @@ from kit.review import Undecided, Unread
 from kit.score import Debrief, rules_in_words
 from kit.models import Question
 from kit.select import Kit
+from kit.layers import Layer
 from kit.library import Library
 
 CALIBRATION = "calibration"
@@ -158,9 +160,11 @@ def render_review(library: Library, manifest: Manifest, undecided: list[Undecide
     return render_template(template_folders(library), "review.html", context)
 
 
-def template_folders(library: Library) -> tuple[Path, ...]:
-    """Template folders, top layer first, so a team's file wins over kitgen's."""
-    return tuple(layer.templates for layer in reversed(library.layers) if layer.templates)
+def template_folders(library: Library | Sequence[Layer]) -> tuple[Path, ...]:
+    """Template folders, top layer first, so a team's file wins over kitgen's: of a library, or of its
+    layers before it is loaded (a page that says why it cannot be)."""
+    layers = library.layers if isinstance(library, Library) else library
+    return tuple(layer.templates for layer in reversed(layers) if layer.templates)
 
 
 def asset_roots(library: Library) -> tuple[Path, ...]:

@@ -257,7 +257,43 @@ def create_app(server: Server) -> Flask:
         return Response(found.printed.read_bytes(), mimetype="application/pdf",
                         headers={"Content-Disposition": 'attachment; filename="print.pdf"'})
 
+    @app.get("/library")
+    def library_page() -> str:
+        return _page(server, "web/library.html", _browse(_library(server.config), request.args))
+
+    @app.get("/check")
+    def check_page() -> str:
+        from kit.check import run_checks  # noqa: PLC0415
+        from kit.layers import find_layers  # noqa: PLC0415
+
+        report = run_checks(find_layers(server.config))
+        return _page(server, "web/check.html", {"ok": report.ok, "findings": [f.as_dict() for f in report.findings],
+                                                "config": str(server.config) if server.config else None})
+
     return app
+
+
+def _browse(library: Any, args: Any) -> dict[str, Any]:
+    """The library page: every role and competency, and the questions that pass the filters chosen (a
+    filter the library does not know is dropped, and said so)."""
+    from kit.models import LEVELS  # noqa: PLC0415
+
+    choices = {"role": sorted(library.roles), "level": list(LEVELS),
+               "competency": [c.id for c in library.rubric.competencies],
+               "kind": sorted({q.kind for q in library.questions.values()})}
+    chosen = {name: args.get(name, "") for name in choices}
+    unknown = [f"no {name} {value!r} in this library; showing every {name}"
+               for name, value in chosen.items() if value and value not in choices[name]]
+    chosen = {name: value for name, value in chosen.items() if value in choices[name]}
+    questions = [q for q in library.questions.values()
+                 if (not chosen.get("role") or chosen["role"] in q.roles) and (not chosen.get("level") or chosen["level"] in q.levels)
+                 and (not chosen.get("competency") or q.competency == chosen["competency"])
+                 and (not chosen.get("kind") or q.kind == chosen["kind"])]
+    return {"choices": choices, "chosen": chosen, "problems": unknown,
+            "roles": [(r.id, r.title, [(w.id, w.weight) for w in r.competencies]) for r in library.roles.values()],
+            "competencies": [(c.id, c.title) for c in library.rubric.competencies],
+            "questions": [(q.id, library.competency(q.competency).title, q.kind, ", ".join(q.levels), ", ".join(q.roles),
+                           q.minutes, " ".join(q.text.split())[:160]) for q in sorted(questions, key=lambda q: q.id)]}
 
 
 @dataclass
@@ -435,7 +471,9 @@ def _page(server: Server, name: str, context: dict[str, Any]) -> str:
     """A page of the app, rendered by kitgen's own Jinja environment (team template folders first)."""
     from kit.render import render_template, template_folders  # noqa: PLC0415
 
-    return render_template(template_folders(_library(server.config)), name, {**context, "csrf": server.csrf})
+    from kit.layers import find_layers  # noqa: PLC0415
+
+    return render_template(template_folders(find_layers(server.config)), name, {**context, "csrf": server.csrf})
 
 
 def serve(config: Path | None, out: Path, port: int, open_browser: bool, echo: Any) -> None:

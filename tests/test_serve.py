@@ -205,3 +205,28 @@ def test_kitgen_serve_listens_on_loopback_and_answers_only_with_its_token(tmp_pa
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def test_the_library_page_filters_questions_and_says_when_a_filter_is_unknown(client) -> None:
+    page = client.get("/library?role=cv-engineer&competency=vision&kind=nonsense", headers={"Host": HOST})
+    text = page.get_data(as_text=True)
+    rows = re.findall(r'<tr><th scope="row"><code>([^<]+)</code></th><td>([^<]+)</td>', text)
+    from kit.validate import load_library
+
+    library = load_library()
+    expected = sorted(q.id for q in library.questions.values() if "cv-engineer" in q.roles and q.competency == "vision")
+    assert [qid for qid, _ in rows] == expected and len(expected) > 5
+    assert {competency for _, competency in rows} == {library.competency("vision").title}
+    assert "no kind &#39;nonsense&#39; in this library" in text
+
+
+def test_the_check_page_lists_a_team_layers_problems_by_file_and_line(tmp_path: Path) -> None:
+    served = Server(Path(__file__).parent / "fixtures" / "schema-team" / "kitgen.yaml", tmp_path / "out", PORT)
+    try:
+        browser = create_app(served).test_client()
+        browser.get(f"/?token={served.token}", headers={"Host": HOST})
+        text = browser.get("/check", headers={"Host": HOST}).get_data(as_text=True)
+    finally:
+        served.workers.shutdown()
+    assert "3 problems, by file and line" in text
+    assert re.search(r"questions/a.yaml</td><td>15</td><td>schema</td><td>[^<]*visoin", text)
