@@ -4,6 +4,7 @@ executable: browser downloads are not reachable), and axe-core, injected, for ac
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,10 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+import yaml
 from pypdf import PdfReader
+
+from tests.filling import fill
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the test extra installs playwright")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -23,9 +27,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="Deb
 
 
 @pytest.fixture(scope="module")
-def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("served")
+
+
+@pytest.fixture(scope="module")
+def address(served: Path) -> Iterator[str]:
     """``kitgen serve`` running, and the address it printed."""
-    out = tmp_path_factory.mktemp("served")
+    out = served
     server = subprocess.Popen([sys.executable, "-m", "kit", "serve", "--out", str(out)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -103,3 +112,37 @@ def test_no_page_has_a_serious_accessibility_violation(browser, address: str, pa
     violations = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
     context.close()
     assert [v for v in violations if v[1] in ("serious", "critical")] == [], violations
+
+
+def test_a_roster_then_two_filled_packets_without_a_terminal(page, served: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The issue's new user: a three-row roster made and printed, then two interviewers' filled packets
+    scored, with the numbers kitgen score gives."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("candidate,role,level\nAda Byron,dl-engineer,mid\nAlan Turing,dl-engineer,mid\nKaren Jones,dl-engineer,mid\n")
+    page.click("text=Roster")
+    page.set_input_files("#roster", str(roster))
+    page.click("button[type=submit]")
+    page.click("text=Make the kits")
+    page.wait_for_selector("text=3 kits made, 0 already complete, 0 failed", timeout=300_000)
+    with page.expect_download() as printed:
+        page.click("text=print.pdf")
+    assert "Karen Jones" in "".join(p.extract_text() for p in PdfReader(printed.value.path()).pages)
+
+    kit = served / "dl-engineer-mid-ada-byron"
+    weights = yaml.safe_load((kit / "kit.yaml").read_text())["weights"]
+    packets = []
+    for name, rating, recommendation in (("Grace", 4, 4), ("Edsger", 2, 2)):
+        packets.append(tmp_path / f"{name.lower()}.pdf")
+        fill(kit / "interviewer.pdf", packets[-1], {**{f"c:{c}": rating for c in weights}, "recommendation": recommendation},
+             {"interviewer": name})
+    page.click("text=Score")
+    page.select_option("#kit", yaml.safe_load((kit / "kit.yaml").read_text())["kit_id"])
+    page.set_input_files("#inputs", [str(p) for p in packets])
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Recommendation by the rubric", timeout=120_000)
+    assert run("score", "--kit", kit, *packets, "--out", tmp_path / "cli").exit_code == 0
+    expected = json.loads((tmp_path / "cli" / "scores.json").read_text())
+    verdict = page.inner_text(".verdict")
+    assert f"Recommendation by the rubric: {expected['recommendation']}" in verdict
+    assert f"weighted total {expected['weighted_total']:.2f}" in verdict
+    assert page.locator("table.debrief thead th").all_inner_texts()[2:4] == ["Grace", "Edsger"]
