@@ -162,9 +162,7 @@ def create_app(server: Server) -> Flask:
         folder = _made(server, job_id)
         if not FILE_NAME.fullmatch(name) or not (folder / name).is_file():
             abort(404, "no such file in this kit")
-        kinds = {"pdf": "application/pdf", "yaml": "text/plain", "html": "text/html"}
-        return Response((folder / name).read_bytes(), mimetype=kinds[name.rsplit(".", 1)[1]],
-                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+        return _file(folder / name, "inline")
 
     @app.get("/kits/<job_id>.zip")
     def kit_zip(job_id: str) -> Response:
@@ -210,10 +208,7 @@ def create_app(server: Server) -> Flask:
         found = server.scores.get(job_id)
         if found is None or not found.done() or name not in found.result()["files"]:
             abort(404, "no such file of this scoring")
-        path = Path(server.scratch.name) / job_id / "out" / name
-        kinds = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv", "yaml": "text/plain"}
-        return Response(path.read_bytes(), mimetype=kinds[name.rsplit(".", 1)[1]],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return _file(Path(server.scratch.name) / job_id / "out" / name, "attachment")
 
     @app.get("/roster")
     def roster_form() -> str:
@@ -254,8 +249,7 @@ def create_app(server: Server) -> Flask:
         found = server.rosters.get(roster_id)
         if found is None or found.running or not found.printed.is_file():
             abort(404, "the print file is made when the batch ends")
-        return Response(found.printed.read_bytes(), mimetype="application/pdf",
-                        headers={"Content-Disposition": 'attachment; filename="print.pdf"'})
+        return _file(found.printed, "attachment")
 
     @app.get("/library")
     def library_page() -> str:
@@ -349,6 +343,16 @@ class Roster:
                 "error": self.error, "made": sum(1 for o in outcomes if o.folder and not o.skipped),
                 "kept": sum(1 for o in outcomes if o.skipped),
                 "failed": [(o.line, o.error) for o in outcomes if o.error], "printed": self.printed.is_file()}
+
+
+KINDS = {".pdf": "application/pdf", ".json": "application/json", ".csv": "text/csv", ".yaml": "text/plain",
+         ".html": "text/html", ".zip": "application/zip"}
+
+
+def _file(path: Path, disposition: str) -> Response:
+    """One of the server's own files (never a path the browser named), shown ``inline`` or as an ``attachment``."""
+    return Response(path.read_bytes(), mimetype=KINDS[path.suffix],
+                    headers={"Content-Disposition": f'{disposition}; filename="{path.name}"'})
 
 
 def _save_uploads(folder: Path, files: list[Any]) -> list[Path]:
