@@ -55,7 +55,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, address: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context(accept_downloads=True)
+    context = browser.new_context(accept_downloads=True, bypass_csp=True)  # for axe, the test's own script;
+    # the pages' policy itself is checked on its headers (tests/test_serve.py)
     opened = context.new_page()
     opened.goto(address)
     yield opened
@@ -71,6 +72,7 @@ def test_a_kit_made_through_the_form_opens_as_a_pdf(page) -> None:  # type: igno
     page.fill("#candidate", "Ada Lovelace")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Made.", timeout=120_000)  # the page refreshes itself until the kit is made
+    assert serious_violations(page) == []
     link = page.get_attribute("a[href$='/interviewer.pdf']", "href")
     packet = page.request.get(urljoin(page.url, link))  # with the browser's own cookie
     assert packet.ok and packet.headers["content-type"] == "application/pdf"
@@ -90,6 +92,7 @@ def test_a_malformed_upload_shows_one_clear_message(page, tmp_path: Path) -> Non
     page.set_input_files("#inputs", str(sheet))
     page.click("button[type=submit]")
     page.wait_for_selector("text=Nothing was scored", timeout=120_000)
+    assert serious_violations(page) == []
     problems = page.locator(".problems li").all_inner_texts()
     assert len(problems) == 1 and problems[0].startswith("grace.yaml:2:1: not valid YAML")
 
@@ -101,17 +104,20 @@ def test_a_browser_without_the_token_is_refused(browser, address: str) -> None: 
     context.close()
 
 
+def serious_violations(page) -> list[list[object]]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical findings on the page shown; none when axe is not installed."""
+    if not AXE.is_file():
+        return []
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
+    return [v for v in found if v[1] in ("serious", "critical")]
+
+
 @pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (npm ci --prefix tests/engines)")
 @pytest.mark.parametrize("path", ["/", "/roster", "/score", "/library?role=cv-engineer", "/check"])
-def test_no_page_has_a_serious_accessibility_violation(browser, address: str, path: str) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(bypass_csp=True)  # the pages allow no script; axe is the test's own
-    page = context.new_page()
-    page.goto(address)
+def test_no_page_has_a_serious_accessibility_violation(page, address: str, path: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(address.split("/?")[0] + path)
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("async () => (await axe.run()).violations.map(v => [v.id, v.impact, v.nodes.length])")
-    context.close()
-    assert [v for v in violations if v[1] in ("serious", "critical")] == [], violations
+    assert serious_violations(page) == []
 
 
 def test_a_roster_then_two_filled_packets_without_a_terminal(page, served: Path, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +130,7 @@ def test_a_roster_then_two_filled_packets_without_a_terminal(page, served: Path,
     page.click("button[type=submit]")
     page.click("text=Make the kits")
     page.wait_for_selector("text=3 kits made, 0 already complete, 0 failed", timeout=300_000)
+    assert serious_violations(page) == []
     with page.expect_download() as printed:
         page.click("text=print.pdf")
     assert "Karen Jones" in "".join(p.extract_text() for p in PdfReader(printed.value.path()).pages)
@@ -140,6 +147,7 @@ def test_a_roster_then_two_filled_packets_without_a_terminal(page, served: Path,
     page.set_input_files("#inputs", [str(p) for p in packets])
     page.click("button[type=submit]")
     page.wait_for_selector("text=Recommendation by the rubric", timeout=120_000)
+    assert serious_violations(page) == []
     assert run("score", "--kit", kit, *packets, "--out", tmp_path / "cli").exit_code == 0
     expected = json.loads((tmp_path / "cli" / "scores.json").read_text())
     verdict = page.inner_text(".verdict")
