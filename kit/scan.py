@@ -175,10 +175,15 @@ def _pdf_pages(path: Path, dpi: int) -> Iterator[tuple[str, np.ndarray]]:
     if not 1 <= len(document) <= MAX_PAGES:
         raise Unreadable(f"{len(document)} pages; a scan of one candidate's packets has 1 to {MAX_PAGES}")
     _refuse_huge_images(path)
-    for number, page in enumerate(document, 1):
-        if max(page.get_size()) > MAX_PAGE:
-            raise Unreadable(f"page {number} is {max(page.get_size()) / 72:.0f} inches long; a scan is of paper")
-        yield f"page {number}", np.array(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    for number in range(1, len(document) + 1):
+        try:
+            page = document[number - 1]
+            if max(page.get_size()) > MAX_PAGE:
+                raise Unreadable(f"page {number} is {max(page.get_size()) / 72:.0f} inches long; a scan is of paper")
+            drawn = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        except pdfium.PdfiumError as exc:
+            raise Unreadable(f"page {number} cannot be drawn ({exc}); scan it again") from None
+        yield f"page {number}", np.array(drawn)
 
 
 def _refuse_huge_images(path: Path) -> None:

@@ -27,9 +27,11 @@ import tempfile
 import threading
 import zipfile
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote, urlencode
 from typing import Any
 
 from flask import Flask, Response, abort, redirect, request
@@ -48,6 +50,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_INPUTS = 50  # files to one scoring: a loop's packets and sheets, or a scanned stack
+SAFE_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")  # a path of this server: one leading slash, printable ASCII
 FILE_NAME = re.compile(r"[a-z0-9-]+\.(pdf|yaml|html)")
 
 
@@ -81,12 +84,31 @@ class Server:
     rosters: dict[str, Roster] = field(default_factory=dict)
     scratch: tempfile.TemporaryDirectory[str] = field(  # uploads and debriefs; gone when the server stops
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="kitgen-serve-"))
-    workers: ProcessPoolExecutor = field(default_factory=lambda: ProcessPoolExecutor(  # Ctrl-C stops the server,
-        max_workers=1, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN)))  # which ends the worker
+    workers: ProcessPoolExecutor = field(default_factory=lambda: _pool())
+
+    def submit(self, work: Any, *args: Any) -> Future[Any]:
+        """``work(*args)`` in the worker process; a worker that died (out of memory, say) is replaced."""
+        try:
+            return self.workers.submit(work, *args)
+        except BrokenProcessPool:
+            self.workers = _pool()
+            return self.workers.submit(work, *args)
+
+
+    @property
+    def cookie(self) -> str:
+        """The token's cookie, named by port: browsers share cookies across a host's ports, so a second
+        kitgen serve would otherwise replace this one's."""
+        return f"{COOKIE}_{self.port}"
 
     @property
     def address(self) -> str:
         return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One worker process, which ignores Ctrl-C: Ctrl-C stops the server, which ends the worker."""
+    return ProcessPoolExecutor(max_workers=1, initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
 
 
 def create_app(server: Server) -> Flask:
@@ -99,13 +121,15 @@ def create_app(server: Server) -> Flask:
         if request.host not in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
             abort(403, "kitgen serves only its own address (127.0.0.1); open the address it printed")
         given = request.args.get("token")
-        if given is not None and hmac.compare_digest(given, server.token):
-            response = redirect(request.path)
-            response.set_cookie(COOKIE, server.token, httponly=True, samesite="Strict")
+        if given is not None and _same(given, server.token):
+            rest = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "token"])
+            path = request.path if SAFE_PATH.fullmatch(request.path) else "/"  # never //elsewhere
+            response = redirect(path + (f"?{rest}" if rest else ""))
+            response.set_cookie(server.cookie, server.token, httponly=True, samesite="Strict")
             return response
-        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), server.token):
+        if not _same(request.cookies.get(server.cookie, ""), server.token):
             abort(403, "open the address kitgen serve printed, with its token")
-        if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf", ""), server.csrf):
+        if request.method == "POST" and not _same(request.form.get("csrf", ""), server.csrf):
             abort(403, "this form is stale or did not come from kitgen; reload the page and send it again")
         return None
 
@@ -144,7 +168,7 @@ def create_app(server: Server) -> Flask:
                        out=server.out, force="force" in form, plan="plan" in form, stage=form.get("stage") or None,
                        panel=int(form.get("panel") or 1), avoid=avoid)
         job_id = secrets.token_urlsafe(8)
-        server.jobs[job_id] = Job(server.workers.submit(_make_kit, made, server.config),
+        server.jobs[job_id] = Job(server.submit(_make_kit, made, server.config),
                                   f"{form['role']}, {form['level']}" + (f", {people.candidate}" if people.candidate else ""))
         return redirect(f"/kits/{job_id}", code=303)
 
@@ -173,7 +197,7 @@ def create_app(server: Server) -> Flask:
                 if FILE_NAME.fullmatch(path.name):
                     archive.write(path, f"{folder.name}/{path.name}")
         return Response(buffer.getvalue(), mimetype="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{folder.name}.zip"'})
+                        headers={"Content-Disposition": _disposition("attachment", f"{folder.name}.zip")})
 
     @app.get("/score")
     def score_form() -> str:
@@ -191,8 +215,7 @@ def create_app(server: Server) -> Flask:
         job_id = secrets.token_urlsafe(8)
         folder = Path(server.scratch.name) / job_id
         inputs = _save_uploads(folder / "in", files)
-        server.scores[job_id] = server.workers.submit(_score, kits[request.form["kit"]], inputs, server.config,
-                                                      folder / "out")
+        server.scores[job_id] = server.submit(_score, kits[request.form["kit"]], inputs, server.config, folder / "out")
         return redirect(f"/scores/{job_id}", code=303)
 
     @app.get("/scores/<job_id>")
@@ -221,15 +244,19 @@ def create_app(server: Server) -> Flask:
         upload = request.files.get("roster")
         if upload is None or not upload.filename:
             return _page(server, "web/roster.html", {"problems": ["choose the roster's CSV file"], "roster": None}), 400
+        from kit.render import PAPER  # noqa: PLC0415
+
+        if request.form.get("paper", "a4") not in PAPER:
+            return _page(server, "web/roster.html", {"problems": ["choose A4 or Letter paper"], "roster": None}), 400
         roster_id = secrets.token_urlsafe(8)
-        (path,) = _save_uploads(Path(server.scratch.name) / roster_id, [upload])
+        (path,) = _save_uploads(Path(server.scratch.name) / roster_id / "in", [upload])  # print.pdf is beside, not in
         try:
             rows = read_roster(path)
             check_roster(path, rows, _library(server.config), server.out)
         except KitgenError as exc:  # every bad row, by line, as the command line says it
             lines = exc.format_message().replace(f"{path.parent}/", "").split("\nError: ")
             return _page(server, "web/roster.html", {"problems": lines, "roster": None}), 400
-        server.rosters[roster_id] = Roster(path, rows, "paper" in request.form and request.form["paper"] or "a4")
+        server.rosters[roster_id] = Roster(path, rows, request.form.get("paper", "a4"))
         return redirect(f"/roster/{roster_id}", code=303)
 
     @app.get("/roster/<roster_id>")
@@ -308,7 +335,7 @@ class Roster:
 
     @property
     def printed(self) -> Path:
-        return self.path.parent / "print.pdf"
+        return self.path.parent.parent / "print.pdf"
 
     def start(self, server: Server) -> None:
         self.done, self.outcomes, self.error = 0, None, None
@@ -352,7 +379,13 @@ KINDS = {".pdf": "application/pdf", ".json": "application/json", ".csv": "text/c
 def _file(path: Path, disposition: str) -> Response:
     """One of the server's own files (never a path the browser named), shown ``inline`` or as an ``attachment``."""
     return Response(path.read_bytes(), mimetype=KINDS[path.suffix],
-                    headers={"Content-Disposition": f'{disposition}; filename="{path.name}"'})
+                    headers={"Content-Disposition": _disposition(disposition, path.name)})
+
+
+def _disposition(kind: str, name: str) -> str:
+    """A Content-Disposition any name fits (RFC 6266): an ASCII fallback and the name itself, encoded."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _save_uploads(folder: Path, files: list[Any]) -> list[Path]:
@@ -363,9 +396,11 @@ def _save_uploads(folder: Path, files: list[Any]) -> list[Path]:
     for number, upload in enumerate(files, 1):
         stem, dot, suffix = Path(upload.filename).name.rpartition(".")
         base = re.sub(r"[^A-Za-z0-9._ -]", "_", stem or suffix)[:80] or "upload"
-        path = folder / f"{base}.{suffix.lower()[:5]}" if dot else folder / base
-        if path.exists():
+        kind = re.sub(r"[^a-z0-9]", "", suffix.lower())[:5]
+        path = folder / (f"{base}.{kind}" if dot and kind else base)
+        while path.exists():  # two uploads of one name stay two files
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
+            number += len(files)
         upload.save(path)
         saved.append(path)
     return saved
@@ -378,11 +413,18 @@ def _score(kit: Path, inputs: list[Path], config: Path | None, out: Path) -> dic
 
     try:
         debrief, paths = score_command(kit, inputs, _library(config), out, force=False)
-    except KitgenError as exc:
+    except Exception as exc:  # noqa: BLE001 - KitgenError says what to fix; anything else is still one line
+        if not isinstance(exc, KitgenError):
+            exc = KitgenError(f"kitgen failed reading these files ({type(exc).__name__}: {exc}); nothing was scored")
         written = [name for name in ("review.pdf", "corrections.yaml") if (out / name).is_file()]
         lines = exc.format_message().replace(f"{inputs[0].parent}/", "").split("\nError: ")  # names as uploaded
         return {"problems": lines, "files": written, "debrief": None}
     return {"problems": [], "files": [path.name for path in paths], "debrief": debrief.as_dict()}
+
+
+def _same(given: str, secret: str) -> bool:
+    """Whether ``given`` is ``secret``, in constant time, whatever characters it holds."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode())
 
 
 def _made(server: Server, job_id: str) -> Path:
@@ -400,6 +442,8 @@ def _make_kit(made: Any, config: Path | None) -> tuple[str, list[str] | str]:
         paths = make_kit(made, _library(config))
     except KitgenError as exc:
         return "", exc.format_message()
+    except Exception as exc:  # noqa: BLE001 - a bug is reported on the page, not lost behind a server error
+        return "", f"kitgen failed ({type(exc).__name__}: {exc}); the kit was not made"
     return str(paths[0].parent), [path.name for path in paths]
 
 
@@ -446,7 +490,9 @@ def _check_form(form: Any, library: Any) -> list[str]:
     for label in ("candidate", "interviewer"):
         if len(form.get(label, "")) > NAME_LENGTH:
             problems.append(f"the {label}'s name is longer than {NAME_LENGTH} characters")
-    if form.get("date"):
+    if form.get("date") and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", form["date"]):
+        problems.append("the date must be a date (YYYY-MM-DD)")
+    elif form.get("date"):
         try:
             date.fromisoformat(form["date"])
         except ValueError:
@@ -455,8 +501,9 @@ def _check_form(form: Any, library: Any) -> list[str]:
         problems.append("choose A4 or Letter paper")
     if form.get("stage") and role and form["stage"] not in {stage.id for stage in role.plan}:
         problems.append("choose a stage of the role's interview plan")
-    if not (form.get("seed") or "1").isdigit() or not (form.get("panel") or "1") in {str(n) for n in range(1, 9)}:
-        problems.append("the seed is a whole number and the panel 1 to 8 interviewers")
+    seed = form.get("seed") or "1"
+    if not re.fullmatch(r"[0-9]{1,10}", seed) or int(seed) > 2**31 - 1 or (form.get("panel") or "1") not in set("12345678"):
+        problems.append("the seed is a whole number from 0 to 2147483647 and the panel 1 to 8 interviewers")
     return problems
 
 

@@ -39,7 +39,7 @@ def client(server: Server):  # type: ignore[no-untyped-def]
     browser = create_app(server).test_client()
     opened = browser.get(f"/?token={server.token}", headers={"Host": HOST})
     assert opened.status_code == 302 and opened.headers["Location"] == "/"
-    assert f"{COOKIE}=" in opened.headers["Set-Cookie"] and "HttpOnly" in opened.headers["Set-Cookie"]
+    assert opened.headers["Set-Cookie"].startswith(f"{COOKIE}_{PORT}=") and "HttpOnly" in opened.headers["Set-Cookie"]
     assert "SameSite=Strict" in opened.headers["Set-Cookie"]
     return browser
 
@@ -60,6 +60,17 @@ def test_a_request_without_the_token_from_another_host_or_without_csrf_is_refuse
     assert not (server.out).exists() and not server.jobs
 
 
+def test_the_token_redirect_stays_on_this_server_and_keeps_the_query(server: Server) -> None:
+    browser = create_app(server).test_client()
+    kept = browser.get(f"/library?role=cv-engineer&token={server.token}", headers={"Host": HOST})
+    assert kept.status_code == 302 and kept.headers["Location"] == "/library?role=cv-engineer"
+    for path in ("/%09/evil.example", "//evil.example", "/%0a/x", "/\\evil.example"):
+        sent = browser.get(f"{path}?token={server.token}", headers={"Host": HOST})
+        assert sent.status_code == 302 and sent.headers["Location"] == "/", path
+    for token in ("%C3%A9", server.token[:-1] + "%C3%A9"):  # not ASCII: refused, not a server error
+        assert create_app(server).test_client().get(f"/?token={token}", headers={"Host": HOST}).status_code == 403
+
+
 def test_every_page_loads_nothing_but_its_own_stylesheet(client) -> None:
     page = client.get("/", headers={"Host": HOST})
     assert page.status_code == 200
@@ -72,23 +83,25 @@ def test_every_page_loads_nothing_but_its_own_stylesheet(client) -> None:
 @pytest.mark.slow
 def test_a_kit_made_through_the_form_is_the_command_lines(server: Server, client, run, tmp_path: Path) -> None:
     home = client.get("/", headers={"Host": HOST}).get_data(as_text=True)
-    form = {"csrf": csrf(home), "role": "cv-engineer", "level": "senior", "candidate": "Ada <b>Lovelace</b>",
+    form = {"csrf": csrf(home), "role": "cv-engineer", "level": "senior", "candidate": "Zoë Łukasz <b>Lovelace</b>",
             "interviewer": "Grace Hopper", "date": "2026-12-01", "paper": "a4", "seed": "1", "panel": "1"}
     made = client.post("/kits", data=form, headers={"Host": HOST})
     assert made.status_code == 303
     job_id = made.headers["Location"].rsplit("/", 1)[1]
     server.jobs[job_id].future.result(timeout=300)  # the worker process makes it
     page = client.get(f"/kits/{job_id}", headers={"Host": HOST}).get_data(as_text=True)
-    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in page and "<b>Lovelace" not in page  # every value escaped
+    assert "Zoë Łukasz &lt;b&gt;Lovelace&lt;/b&gt;" in page and "<b>Lovelace" not in page  # every value escaped
     packet = client.get(f"/kits/{job_id}/interviewer.pdf", headers={"Host": HOST})
     assert packet.status_code == 200 and packet.mimetype == "application/pdf"
     text = PdfReader(io.BytesIO(packet.data)).pages[0].extract_text()
-    assert "Ada <b>Lovelace</b>" in text and "Grace Hopper" in text
-    assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Ada <b>Lovelace</b>", "--interviewer",
+    assert "Zoë Łukasz <b>Lovelace</b>" in text and "Grace Hopper" in text
+    assert run("--role", "cv-engineer", "--level", "senior", "--candidate", "Zoë Łukasz <b>Lovelace</b>", "--interviewer",
                "Grace Hopper", "--date", "2026-12-01", "--out", tmp_path / "cli").exit_code == 0
     by_cli = next((tmp_path / "cli").iterdir())
     assert (next(server.out.iterdir()) / "kit.yaml").read_text() == (by_cli / "kit.yaml").read_text()  # same kit
-    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/kits/{job_id}.zip", headers={"Host": HOST}).data))
+    zipped = client.get(f"/kits/{job_id}.zip", headers={"Host": HOST})
+    assert "filename*=UTF-8''" in zipped.headers["Content-Disposition"]  # a name beyond Latin-1 still downloads
+    archive = zipfile.ZipFile(io.BytesIO(zipped.data))
     assert sorted(name.split("/")[1] for name in archive.namelist()) == sorted(p.name for p in by_cli.iterdir())
     for path in ("/kits/nope/interviewer.pdf", f"/kits/{job_id}/..%2Fkit.yaml", f"/kits/{job_id}/other.pdf"):
         assert client.get(path, headers={"Host": HOST}).status_code == 404  # the browser never names a file
@@ -97,10 +110,11 @@ def test_a_kit_made_through_the_form_is_the_command_lines(server: Server, client
 def test_a_bad_form_is_answered_on_the_page_and_makes_nothing(server: Server, client) -> None:
     home = client.get("/", headers={"Host": HOST}).get_data(as_text=True)
     answer = client.post("/kits", data={"csrf": csrf(home), "role": "cv-enginer", "level": "senior",
-                                        "date": "tomorrow", "panel": "9"}, headers={"Host": HOST})
+                                        "date": "20260101", "panel": "9", "seed": "²"}, headers={"Host": HOST})
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
     assert "choose a role from the list" in text and "the date must be a date" in text and "panel 1 to 8" in text
+    assert "seed is a whole number from 0 to 2147483647" in text
     assert not server.jobs and not server.out.exists()
 
 
