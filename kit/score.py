@@ -239,7 +239,8 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     scores.csv. Scans with answers a person must settle write review.pdf and corrections.yaml instead."""
     if not inputs:
         raise KitgenError("give the filled packets (.pdf) or score sheets (.yaml, .csv) to score")
-    _refuse_repeats([*inputs, *([corrections] if corrections else [])])
+    given = [*inputs, *([corrections] if corrections else [])]  # every file read, never one written
+    _refuse_repeats(given)
     if kit_path is None and inputs[0].suffix.lower() != ".pdf":
         raise KitgenError(f"{inputs[0]}: a score sheet or a scan does not carry its kit; pass --kit with the kit folder")
     try:
@@ -265,10 +266,10 @@ def score_command(kit_path: Path | None, inputs: list[Path], library: Library, o
     except Unsettled as exc:
         if not (exc.undecided or exc.unread):
             raise
-        written = write_review(folder, manifest, library, exc, force, [*inputs, *([corrections] if corrections else [])])
+        written = write_review(folder, manifest, library, exc, force, given)
         raise InputError([written, *exc.problems]) from None
     debrief = decide(manifest, library, [v for path in sorted(read, key=order.__getitem__) for v in read[path]] + scanned)
-    _refuse_inputs_as_outputs(folder, [*inputs, *([corrections] if corrections else [])])
+    _refuse_inputs_as_outputs(folder, given)
     output.prepare(folder, list(OUTPUTS), force)
     from kit.pdf import print_with_pictures  # noqa: PLC0415 - WeasyPrint costs a second to import
     from kit.manifest import MANIFEST_NAME, dump  # noqa: PLC0415
